@@ -1,0 +1,188 @@
+// The signaling contract: the one module that both the browser SDK and the
+// signaling server import. Types say what each side may send; the valibot
+// schemas are what each side actually enforces on what it receives.
+import * as v from 'valibot'
+
+export const SIGNALING_PROTOCOL_VERSION = 1
+
+/** Limits both sides agree on. The server may be configured lower, never higher. */
+export const SIGNALING_LIMITS = {
+  /** Largest serialized payload of one signaling event, in bytes. */
+  maxPayloadBytes: 16 * 1024,
+  /** Largest k or k1 a tree may ask for. */
+  maxFanout: 64,
+  /** Base64url of a 32-byte ed25519 public key. */
+  treeIdLength: 43,
+  /** Base64url of a 64-byte ed25519 signature. */
+  signatureLength: 86,
+  /** Base64url of a 32-byte random challenge. */
+  challengeLength: 43,
+  /** Base64url of 16 random bytes. */
+  peerIdLength: 22,
+  /** Base64url of 32 random bytes. */
+  resumeTokenLength: 43
+} as const
+
+/** Stable error codes. Callers branch on these, never on message text. */
+export const SignalingErrorCode = {
+  BAD_PAYLOAD: 'ERR_BAD_PAYLOAD',
+  PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
+  RATE_LIMITED: 'ERR_RATE_LIMITED',
+  UNSUPPORTED_VERSION: 'ERR_UNSUPPORTED_VERSION',
+  UNKNOWN_EVENT: 'ERR_UNKNOWN_EVENT',
+  NO_CHALLENGE: 'ERR_NO_CHALLENGE',
+  BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
+  TREE_EXISTS: 'ERR_TREE_EXISTS',
+  TREE_NOT_FOUND: 'ERR_TREE_NOT_FOUND',
+  TREE_LIMIT: 'ERR_TREE_LIMIT',
+  TREE_FULL: 'ERR_TREE_FULL',
+  ALREADY_IN_TREE: 'ERR_ALREADY_IN_TREE',
+  NOT_IN_TREE: 'ERR_NOT_IN_TREE',
+  NOT_A_NEIGHBOUR: 'ERR_NOT_A_NEIGHBOUR',
+  NOT_YOUR_PARENT: 'ERR_NOT_YOUR_PARENT',
+  BAD_RESUME: 'ERR_BAD_RESUME',
+  INTERNAL: 'ERR_INTERNAL',
+  TIMEOUT: 'ERR_TIMEOUT',
+  DISCONNECTED: 'ERR_DISCONNECTED',
+  DESTROYED: 'ERR_DESTROYED'
+} as const
+export type SignalingErrorCode = (typeof SignalingErrorCode)[keyof typeof SignalingErrorCode]
+
+// ---------------------------------------------------------------- primitives
+
+const base64url = (length: number, what: string) =>
+  v.pipe(
+    v.string(`${what} must be a string`),
+    v.length(length, `${what} must be ${length} base64url characters`),
+    v.regex(/^[A-Za-z0-9_-]+$/, `${what} must be base64url`)
+  )
+
+export const TreeIdSchema = base64url(SIGNALING_LIMITS.treeIdLength, 'treeId')
+export const PeerIdSchema = base64url(SIGNALING_LIMITS.peerIdLength, 'peerId')
+const FanoutSchema = v.pipe(
+  v.number('fan-out must be a number'),
+  v.integer('fan-out must be an integer'),
+  v.minValue(1, 'fan-out must be at least 1'),
+  v.maxValue(SIGNALING_LIMITS.maxFanout, `fan-out must be at most ${SIGNALING_LIMITS.maxFanout}`)
+)
+
+// ------------------------------------------------------- client to server
+
+export const CreateTreeSchema = v.strictObject({
+  version: v.literal(SIGNALING_PROTOCOL_VERSION, 'unsupported protocol version'),
+  treeId: TreeIdSchema,
+  challenge: base64url(SIGNALING_LIMITS.challengeLength, 'challenge'),
+  signature: base64url(SIGNALING_LIMITS.signatureLength, 'signature'),
+  k: v.optional(FanoutSchema),
+  k1: v.optional(FanoutSchema)
+})
+export type CreateTreeRequest = v.InferOutput<typeof CreateTreeSchema>
+
+export const ResumeSchema = v.strictObject({
+  peerId: PeerIdSchema,
+  token: base64url(SIGNALING_LIMITS.resumeTokenLength, 'resume token')
+})
+export type ResumeTicket = v.InferOutput<typeof ResumeSchema>
+
+export const JoinTreeSchema = v.strictObject({
+  version: v.literal(SIGNALING_PROTOCOL_VERSION, 'unsupported protocol version'),
+  treeId: TreeIdSchema,
+  resume: v.optional(ResumeSchema)
+})
+export type JoinTreeRequest = v.InferOutput<typeof JoinTreeSchema>
+
+export const LeaveTreeSchema = v.strictObject({ treeId: TreeIdSchema })
+export type LeaveTreeRequest = v.InferOutput<typeof LeaveTreeSchema>
+
+export const ReportReason = { UNRESPONSIVE: 'unresponsive', INVALID_DATA: 'invalid-data' } as const
+export type ReportReason = (typeof ReportReason)[keyof typeof ReportReason]
+
+export const ReportParentSchema = v.strictObject({
+  treeId: TreeIdSchema,
+  parentId: PeerIdSchema,
+  reason: v.picklist([ReportReason.UNRESPONSIVE, ReportReason.INVALID_DATA], 'reason must be "unresponsive" or "invalid-data"')
+})
+export type ReportParentRequest = v.InferOutput<typeof ReportParentSchema>
+
+/** Opaque WebRTC signaling data (SDP or ICE candidate), relayed untouched. */
+export const SignalDataSchema = v.pipe(
+  v.record(v.string(), v.unknown(), 'signal data must be an object'),
+  v.check((value) => JSON.stringify(value).length <= SIGNALING_LIMITS.maxPayloadBytes, 'signal data is too large')
+)
+
+export const SendSignalSchema = v.strictObject({
+  treeId: TreeIdSchema,
+  to: PeerIdSchema,
+  data: SignalDataSchema
+})
+export type SendSignalRequest = v.InferOutput<typeof SendSignalSchema>
+
+// ------------------------------------------------------- server to client
+
+export const PlacementSchema = v.strictObject({
+  treeId: TreeIdSchema,
+  peerId: PeerIdSchema,
+  /** null for the source. */
+  parent: v.nullable(PeerIdSchema),
+  /** 0 for the source, 1 for its children, and so on. */
+  depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout)),
+  /** false while the source is disconnected (within its grace period). */
+  sourceOnline: v.boolean()
+})
+export type Placement = v.InferOutput<typeof PlacementSchema>
+
+export const RelayedSignalSchema = v.strictObject({
+  treeId: TreeIdSchema,
+  from: PeerIdSchema,
+  data: SignalDataSchema
+})
+export type RelayedSignal = v.InferOutput<typeof RelayedSignalSchema>
+
+export const TreeEndedSchema = v.strictObject({
+  treeId: TreeIdSchema,
+  reason: v.picklist(['source-gone', 'source-left'])
+})
+export type TreeEnded = v.InferOutput<typeof TreeEndedSchema>
+
+export const ChallengeSchema = v.strictObject({ challenge: base64url(SIGNALING_LIMITS.challengeLength, 'challenge') })
+
+// ---------------------------------------------------------------- acks
+
+export interface SignalingErrorBody {
+  code: SignalingErrorCode
+  message: string
+}
+export type Ack<T> = ({ ok: true } & T) | { ok: false; error: SignalingErrorBody }
+
+export const ErrorAckSchema = v.strictObject({
+  ok: v.literal(false),
+  error: v.strictObject({ code: v.string(), message: v.string() })
+})
+
+export interface JoinResult {
+  placement: Placement
+  resume: ResumeTicket
+}
+
+// ------------------------------------------------------- typed event maps
+
+export interface ClientToServerEvents {
+  'tree:challenge': (payload: Record<string, never>, ack: (res: Ack<{ challenge: string }>) => void) => void
+  'tree:create': (payload: CreateTreeRequest, ack: (res: Ack<JoinResult>) => void) => void
+  'tree:join': (payload: JoinTreeRequest, ack: (res: Ack<JoinResult>) => void) => void
+  'tree:leave': (payload: LeaveTreeRequest, ack: (res: Ack<object>) => void) => void
+  'peer:report': (payload: ReportParentRequest, ack: (res: Ack<object>) => void) => void
+  signal: (payload: SendSignalRequest, ack: (res: Ack<object>) => void) => void
+}
+
+export interface ServerToClientEvents {
+  placement: (payload: Placement) => void
+  signal: (payload: RelayedSignal) => void
+  'tree:ended': (payload: TreeEnded) => void
+}
+
+/** The bytes a source signs to prove it holds the tree's key when creating or reclaiming it. */
+export function sourceProofMessage(treeId: string, challenge: string): Uint8Array {
+  return new TextEncoder().encode(`munro-signal/v${SIGNALING_PROTOCOL_VERSION}/source-proof\n${treeId}\n${challenge}`)
+}
