@@ -126,9 +126,7 @@ export const PlacementSchema = v.strictObject({
   parent: v.nullable(PeerIdSchema),
   /** 0 for the source, 1 for its children, and so on. */
   depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout)),
-  /** false while the source is disconnected (within its grace period). */
-  sourceOnline: v.boolean()
+  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout))
 })
 export type Placement = v.InferOutput<typeof PlacementSchema>
 
@@ -141,7 +139,8 @@ export type RelayedSignal = v.InferOutput<typeof RelayedSignalSchema>
 
 export const TreeEndedSchema = v.strictObject({
   treeId: TreeIdSchema,
-  reason: v.picklist(['source-gone', 'source-left'])
+  /** source-gone: the source stayed away past its grace period; source-left: it said goodbye; evicted: this peer was reported by too many children. */
+  reason: v.picklist(['source-gone', 'source-left', 'evicted'])
 })
 export type TreeEnded = v.InferOutput<typeof TreeEndedSchema>
 
@@ -163,6 +162,8 @@ export const ErrorAckSchema = v.strictObject({
 export interface JoinResult {
   placement: Placement
   resume: ResumeTicket
+  /** The fan-out the tree really uses (the server clamps requests to its maximums). */
+  tree: { k: number; k1: number }
 }
 
 // ------------------------------------------------------- typed event maps

@@ -1,0 +1,91 @@
+// `munro-signal`: run the signaling server from the command line.
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { pino } from 'pino'
+import { createSignalingServer, DEFAULT_LIMITS } from './server.js'
+
+const positiveInt = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer')
+  return n
+}
+const port = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535')
+  return n
+}
+
+export function buildCli(): Command {
+  return new Command('munro-signal')
+    .description('Signaling server for munro: places peers in k-ary trees and relays WebRTC offers, answers and ICE candidates.')
+    .addOption(new Option('-p, --port <port>', 'port to listen on (0 picks a free one)').env('MUNRO_PORT').default(8080).argParser(port))
+    .addOption(new Option('-H, --host <host>', 'address to listen on').env('MUNRO_HOST').default('0.0.0.0'))
+    .addOption(new Option('--k <n>', 'default most children of a viewer').env('MUNRO_K').default(DEFAULT_LIMITS.k).argParser(positiveInt))
+    .addOption(new Option('--k1 <n>', 'default most children of a source').env('MUNRO_K1').default(DEFAULT_LIMITS.k1).argParser(positiveInt))
+    .addOption(new Option('--max-k <n>', 'largest k a tree may ask for').env('MUNRO_MAX_K').default(DEFAULT_LIMITS.maxK).argParser(positiveInt))
+    .addOption(new Option('--max-k1 <n>', 'largest k1 a tree may ask for').env('MUNRO_MAX_K1').default(DEFAULT_LIMITS.maxK1).argParser(positiveInt))
+    .addOption(new Option('--cors <origins>', "allowed browser origins, comma-separated, or '*'").env('MUNRO_CORS').default('*'))
+    .addOption(new Option('--source-grace <ms>', 'how long a disconnected source may take to come back before its tree ends').env('MUNRO_SOURCE_GRACE_MS').default(DEFAULT_LIMITS.sourceGraceMs).argParser(positiveInt))
+    .addOption(new Option('--rate <n>', 'messages per second allowed per connection').env('MUNRO_RATE').default(DEFAULT_LIMITS.messagesPerSecond).argParser(positiveInt))
+    .addOption(new Option('--max-trees-per-connection <n>', 'trees one connection may be in').env('MUNRO_MAX_TREES_PER_CONNECTION').default(DEFAULT_LIMITS.maxTreesPerConnection).argParser(positiveInt))
+    .addOption(new Option('--static <dir>', 'also serve this folder over HTTP (e.g. the demo page)').env('MUNRO_STATIC'))
+    .addOption(new Option('--log-level <level>', 'log level').env('MUNRO_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addHelpText(
+      'after',
+      `
+HTTP endpoints:
+  GET /healthz   JSON status: {"status":"ok","trees":N,"peers":N}
+  GET /metrics   Prometheus text format (munro_peers, munro_trees, munro_joins_total,
+                 munro_departures_total, munro_reparents_total, munro_reports_total,
+                 munro_rejected_messages_total{code}, ...)
+
+Every option can also be set by the environment variable shown beside it.
+Logs are JSON lines on stdout (pino).`
+    )
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildCli()
+  program.parse(argv)
+  const opts = program.opts<{
+    port: number
+    host: string
+    k: number
+    k1: number
+    maxK: number
+    maxK1: number
+    cors: string
+    sourceGrace: number
+    rate: number
+    maxTreesPerConnection: number
+    static?: string
+    logLevel: string
+  }>()
+  const logger = pino({ level: opts.logLevel })
+  const cors = opts.cors === '*' ? '*' : opts.cors.split(',').map((o) => o.trim()).filter(Boolean)
+  let server
+  try {
+    server = createSignalingServer({
+      k: opts.k,
+      k1: opts.k1,
+      maxK: opts.maxK,
+      maxK1: opts.maxK1,
+      cors,
+      sourceGraceMs: opts.sourceGrace,
+      messagesPerSecond: opts.rate,
+      maxTreesPerConnection: opts.maxTreesPerConnection,
+      staticDir: opts.static,
+      logger,
+      processMetrics: true
+    })
+  } catch (err) {
+    program.error(`munro-signal: ${(err as Error).message}`, { exitCode: 2 })
+  }
+  const address = await server.listen(opts.port, opts.host)
+  logger.info({ host: address.address, port: address.port }, `munro-signal listening on http://${address.address}:${address.port}`)
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down')
+    void server.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', shutdown)
+  process.once('SIGTERM', shutdown)
+}

@@ -1,0 +1,78 @@
+// The plain-HTTP side of the server: health, metrics and (optionally) a
+// static folder, used by `npm start` to serve the demo page.
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { extname, join, normalize, resolve, sep } from 'node:path'
+import type { ServerMetrics } from './metrics.js'
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm'
+}
+
+export interface HttpRoutesOptions {
+  metrics: ServerMetrics
+  health: () => Record<string, unknown>
+  staticDir?: string
+}
+
+/**
+ * Returns a request handler for /healthz, /metrics and static files. It
+ * answers true when it handled the request, so it can be mounted beside an
+ * application's own routes on a shared http server.
+ */
+export function createHttpRoutes(options: HttpRoutesOptions): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const root = options.staticDir ? resolve(options.staticDir) : undefined
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false
+    if (url.pathname === '/healthz') {
+      send(res, 200, 'application/json', JSON.stringify({ status: 'ok', ...options.health() }))
+      return true
+    }
+    if (url.pathname === '/metrics') {
+      send(res, 200, options.metrics.registry.contentType, await options.metrics.registry.metrics())
+      return true
+    }
+    if (!root) return false
+    return serveStatic(root, url.pathname, res)
+  }
+}
+
+async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<boolean> {
+  let relative: string
+  try {
+    relative = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '')
+  } catch {
+    return false
+  }
+  let file = join(root, relative)
+  if (file !== root && !file.startsWith(root + sep)) return false
+  try {
+    if ((await stat(file)).isDirectory()) file = join(file, 'index.html')
+    const info = await stat(file)
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': info.size,
+      'cache-control': 'no-cache'
+    })
+    createReadStream(file).pipe(res)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}

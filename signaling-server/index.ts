@@ -1,0 +1,6 @@
+export { createSignalingServer, DEFAULT_LIMITS, type SignalingServer, type SignalingServerOptions } from './server.js'
+export type { SignalingLimits } from './signaling-core.js'
+export { MemoryTreeRegistry } from './registry/memory-registry.js'
+export { RegistryError, type TreeRegistry, type TreeOptions, type NodeView, type ChangeSet, type ReportOutcome } from './registry/tree-registry.js'
+export { ServerMetrics } from './metrics.js'
+export { SignalingError } from './errors.js'

@@ -1,0 +1,238 @@
+// The browser/Node side of the signaling contract: create or join trees, hear
+// about placement changes, exchange WebRTC signals with neighbours, and come
+// back as the same peer after a dropped connection.
+import { EventEmitter } from 'eventemitter3'
+import { io as connectSocket, type Socket } from 'socket.io-client'
+import * as v from 'valibot'
+import {
+  PlacementSchema,
+  RelayedSignalSchema,
+  SIGNALING_PROTOCOL_VERSION,
+  SignalingErrorCode,
+  TreeEndedSchema,
+  sourceProofMessage,
+  type Ack,
+  type ClientToServerEvents,
+  type JoinResult,
+  type Placement,
+  type RelayedSignal,
+  type ReportReason,
+  type ResumeTicket,
+  type ServerToClientEvents,
+  type TreeEnded
+} from '../protocol/signaling.js'
+import { base64urlEncode } from '../crypto/bytes.js'
+import { signMessage } from '../crypto/ed25519.js'
+import { treeIdFromPublicKey } from '../crypto/keys.js'
+
+export type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+
+export interface SourceKey {
+  publicKey: Uint8Array
+  secretKey: Uint8Array
+}
+
+export interface SignalingClientOptions {
+  /** socket.io-client options when the client opens its own connection. */
+  reconnectionDelayMs?: number
+  reconnectionDelayMaxMs?: number
+  /** How long to wait for the server to answer a request. */
+  requestTimeoutMs?: number
+}
+
+export interface SignalingClientEvents {
+  placement: (placement: Placement) => void
+  signal: (signal: RelayedSignal) => void
+  'tree-ended': (ended: TreeEnded) => void
+  /** After a reconnect, every tree this client was in has been rejoined (placement may differ). */
+  resumed: (treeId: string, result: JoinResult) => void
+  connect: () => void
+  disconnect: (reason: string) => void
+  error: (err: SignalingClientError) => void
+}
+
+export class SignalingClientError extends Error {
+  readonly code: string
+  readonly treeId: string | undefined
+  constructor(code: string, message: string, treeId?: string) {
+    super(message)
+    this.name = 'SignalingClientError'
+    this.code = code
+    this.treeId = treeId
+  }
+}
+
+interface Membership {
+  role: 'source' | 'viewer'
+  resume: ResumeTicket
+  key?: SourceKey
+  k?: number
+  k1?: number
+}
+
+/**
+ * One connection to a munro signaling server. Reconnection uses
+ * socket.io-client's jittered exponential backoff; after each reconnect the
+ * client rejoins its trees with its resume tickets (a source re-proves its key).
+ */
+export class SignalingClient extends EventEmitter<SignalingClientEvents> {
+  readonly socket: SignalingSocket
+  private readonly ownsSocket: boolean
+  private readonly memberships = new Map<string, Membership>()
+  private readonly requestTimeoutMs: number
+  private wasConnected = false
+  private destroyed = false
+
+  constructor(urlOrSocket: string | SignalingSocket, options: SignalingClientOptions = {}) {
+    super()
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    if (typeof urlOrSocket === 'string') {
+      this.socket = connectSocket(urlOrSocket, {
+        transports: ['websocket'],
+        reconnectionDelay: options.reconnectionDelayMs ?? 500,
+        reconnectionDelayMax: options.reconnectionDelayMaxMs ?? 5_000,
+        randomizationFactor: 0.5
+      })
+      this.ownsSocket = true
+    } else {
+      this.socket = urlOrSocket
+      this.ownsSocket = false
+    }
+    this.socket.on('connect', this.onConnect)
+    this.socket.on('disconnect', this.onDisconnect)
+    this.socket.on('placement', this.onPlacement)
+    this.socket.on('signal', this.onSignal)
+    this.socket.on('tree:ended', this.onTreeEnded)
+    if (this.socket.connected) this.wasConnected = true
+  }
+
+  get connected(): boolean {
+    return this.socket.connected
+  }
+
+  /** Creates a tree whose id is `key.publicKey` (or takes its source role back). */
+  async createTree(key: SourceKey, fanout: { k?: number; k1?: number } = {}): Promise<JoinResult> {
+    const treeId = treeIdFromPublicKey(key.publicKey)
+    const result = await this.proveAndCreate(treeId, key, fanout)
+    this.memberships.set(treeId, { role: 'source', resume: result.resume, key, ...fanout })
+    return result
+  }
+
+  async joinTree(treeId: string): Promise<JoinResult> {
+    const result = await this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
+    this.memberships.set(treeId, { role: 'viewer', resume: result.resume })
+    return result
+  }
+
+  async leaveTree(treeId: string): Promise<void> {
+    this.memberships.delete(treeId)
+    await this.request('tree:leave', { treeId }, treeId)
+  }
+
+  async reportParent(treeId: string, parentId: string, reason: ReportReason): Promise<void> {
+    await this.request('peer:report', { treeId, parentId, reason }, treeId)
+  }
+
+  async sendSignal(treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
+    await this.request('signal', { treeId, to, data }, treeId)
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.socket.off('connect', this.onConnect)
+    this.socket.off('disconnect', this.onDisconnect)
+    this.socket.off('placement', this.onPlacement)
+    this.socket.off('signal', this.onSignal)
+    this.socket.off('tree:ended', this.onTreeEnded)
+    this.memberships.clear()
+    if (this.ownsSocket) this.socket.disconnect()
+    this.removeAllListeners()
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async proveAndCreate(treeId: string, key: SourceKey, fanout: { k?: number; k1?: number }): Promise<JoinResult> {
+    const { challenge } = await this.request('tree:challenge', {}, treeId)
+    const signature = base64urlEncode(await signMessage(key.secretKey, sourceProofMessage(treeId, challenge)))
+    return this.request('tree:create', { version: SIGNALING_PROTOCOL_VERSION, treeId, challenge, signature, ...fanout }, treeId)
+  }
+
+  private request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+    treeId?: string
+  ): Promise<AckBody<E>> {
+    if (this.destroyed) return Promise.reject(new SignalingClientError(SignalingErrorCode.DESTROYED, 'the signaling client was destroyed', treeId))
+    // socket.io's typed emit cannot express "ack with timeout" generically; the shape is checked below.
+    const timed = this.socket.timeout(this.requestTimeoutMs) as unknown as {
+      emit(event: string, payload: unknown, cb: (err: Error | null, res: Ack<{ placement?: unknown }>) => void): void
+    }
+    return new Promise((resolve, reject) => {
+      timed.emit(event, payload, (err, res) => {
+        if (err) return reject(new SignalingClientError(SignalingErrorCode.TIMEOUT, `no answer to ${event} within ${this.requestTimeoutMs} ms`, treeId))
+        if (!res || typeof res !== 'object' || typeof res.ok !== 'boolean') {
+          return reject(new SignalingClientError(SignalingErrorCode.BAD_PAYLOAD, `malformed answer to ${event}`, treeId))
+        }
+        if (!res.ok) return reject(new SignalingClientError(String(res.error?.code), String(res.error?.message), treeId))
+        if ('placement' in res && !v.is(PlacementSchema, res.placement)) {
+          return reject(new SignalingClientError(SignalingErrorCode.BAD_PAYLOAD, `answer to ${event} carries an invalid placement`, treeId))
+        }
+        resolve(res as unknown as AckBody<E>)
+      })
+    })
+  }
+
+  private readonly onConnect = (): void => {
+    this.emit('connect')
+    if (!this.wasConnected) {
+      this.wasConnected = true
+      return
+    }
+    for (const [treeId, membership] of this.memberships) void this.rejoin(treeId, membership)
+  }
+
+  private async rejoin(treeId: string, membership: Membership): Promise<void> {
+    try {
+      const result =
+        membership.role === 'source' && membership.key
+          ? await this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 })
+          : await this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume }, treeId).catch((err: SignalingClientError) => {
+              // The ticket expired: join afresh rather than give up.
+              if (err.code !== SignalingErrorCode.BAD_RESUME) throw err
+              return this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
+            })
+      if (this.destroyed || !this.memberships.has(treeId)) return
+      membership.resume = result.resume
+      this.emit('resumed', treeId, result)
+    } catch (err) {
+      if (this.destroyed) return
+      const e = err as SignalingClientError
+      this.emit('error', new SignalingClientError(e.code ?? SignalingErrorCode.INTERNAL, `could not rejoin tree: ${e.message}`, treeId))
+    }
+  }
+
+  private readonly onDisconnect = (reason: string): void => {
+    this.emit('disconnect', reason)
+  }
+
+  private readonly onPlacement = (payload: unknown): void => {
+    const parsed = v.safeParse(PlacementSchema, payload)
+    if (parsed.success && this.memberships.has(parsed.output.treeId)) this.emit('placement', parsed.output)
+  }
+
+  private readonly onSignal = (payload: unknown): void => {
+    const parsed = v.safeParse(RelayedSignalSchema, payload)
+    if (parsed.success && this.memberships.has(parsed.output.treeId)) this.emit('signal', parsed.output)
+  }
+
+  private readonly onTreeEnded = (payload: unknown): void => {
+    const parsed = v.safeParse(TreeEndedSchema, payload)
+    if (!parsed.success || !this.memberships.delete(parsed.output.treeId)) return
+    this.emit('tree-ended', parsed.output)
+  }
+}
+
+type AckBody<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (res: infer R) => void
+  ? Extract<R, { ok: true }>
+  : never
