@@ -1,0 +1,81 @@
+// Helpers shared by the transport tests (Node, @roamhq/wrtc).
+import wrtc from '@roamhq/wrtc'
+import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from '../../src/transport/index.js'
+
+export { wrtc }
+
+/** Deterministic PRNG (mulberry32), so a failing run can be replayed. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function randomBytes(rand: () => number, length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) out[i] = (rand() * 256) | 0
+  return out
+}
+
+/** Resolves with the event's arguments; rejects on timeout or if the link closes first. */
+export function waitFor<E extends keyof PeerLinkEvents>(
+  link: PeerLink,
+  event: E,
+  timeoutMs = 10_000
+): Promise<Parameters<PeerLinkEvents[E]>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${event}'`))
+    }, timeoutMs)
+    const onEvent = (...args: unknown[]) => {
+      cleanup()
+      resolve(args as Parameters<PeerLinkEvents[E]>)
+    }
+    const onClose = (err?: Error) => {
+      cleanup()
+      reject(new Error(`link closed while waiting for '${event}'${err ? `: ${err.message}` : ''}`))
+    }
+    const cleanup = () => {
+      clearTimeout(timer)
+      link.off(event, onEvent as never)
+      if (event !== 'close') link.off('close', onClose)
+    }
+    link.on(event, onEvent as never)
+    if (event !== 'close') link.on('close', onClose)
+  })
+}
+
+/** Tracks links so each test can destroy what it made. */
+export class LinkPool {
+  readonly links: PeerLink[] = []
+
+  make(options: Partial<PeerLinkOptions> & Pick<PeerLinkOptions, 'initiator'>): PeerLink {
+    const link = new PeerLink({ wrtc, iceServers: [], ...options })
+    this.links.push(link)
+    return link
+  }
+
+  /** Two links signaling to each other in-process. */
+  pair(
+    aOptions: Partial<PeerLinkOptions> = {},
+    bOptions: Partial<PeerLinkOptions> = {}
+  ): { a: PeerLink; b: PeerLink; opened: Promise<unknown> } {
+    const a = this.make({ ...aOptions, initiator: true })
+    const b = this.make({ ...bOptions, initiator: false })
+    a.on('signal', (data) => b.signal(data))
+    b.on('signal', (data) => a.signal(data))
+    return { a, b, opened: Promise.all([waitFor(a, 'open'), waitFor(b, 'open')]) }
+  }
+
+  destroyAll(): void {
+    for (const link of this.links.splice(0)) link.destroy()
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
