@@ -4,6 +4,11 @@ import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from '../../src/t
 
 export { wrtc }
 
+// All WebRTC runs in an isolated network namespace: bash scripts/netns.sh <command>.
+if (!process.env.MUNRO_IN_NETNS && !process.env.MUNRO_NO_NETNS) {
+  throw new Error('WebRTC tests must run in an isolated network namespace: bash scripts/netns.sh npx vitest run test/transport')
+}
+
 /** Deterministic PRNG (mulberry32), so a failing run can be replayed. */
 export function prng(seed: number): () => number {
   let s = seed >>> 0
