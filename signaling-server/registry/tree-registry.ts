@@ -38,25 +38,39 @@ export interface TreeRegistry {
   /** Creates a tree whose root is `sourceId`. Throws RegistryError TREE_EXISTS. */
   createTree(treeId: string, sourceId: string, options: TreeOptions): Promise<void>
   hasTree(treeId: string): Promise<boolean>
-  /** Removes a tree and all of its peers. Returns the peers that were in it. */
+  /** Removes a tree and all of its peers. Returns the peers that were in it (the source first); [] if there was no such tree. */
   deleteTree(treeId: string): Promise<string[]>
-  /** Attaches a new peer breadth-first, preferring `preferredParent` if it has a free slot. */
+  /**
+   * Attaches a new peer breadth-first (under the shallowest peer with a free
+   * slot), preferring `preferredParent` if it is in the tree and has a free
+   * slot. `changed` is [new peer, its parent]; `reparented` is 0.
+   * Throws ALREADY_IN_TREE, TREE_FULL, TREE_NOT_FOUND.
+   */
   place(treeId: string, peerId: string, preferredParent?: string): Promise<ChangeSet>
-  /** Detaches a peer; its children are re-attached with their subtrees intact. */
+  /**
+   * Detaches a peer; its children are re-attached with their subtrees intact.
+   * The in-memory registry fills the leaver's slot with the deepest leaf,
+   * which adopts the orphans, so no depth grows and O(k) peers change.
+   * Throws NOT_IN_TREE, IS_SOURCE (end the tree with deleteTree instead), TREE_NOT_FOUND.
+   */
   remove(treeId: string, peerId: string): Promise<ChangeSet>
   /**
    * `reporterId` says its parent `parentId` is unresponsive or sent bad data.
    * Moves the reporter (with its subtree) under another parent. A report that
    * names someone other than the reporter's current parent throws NOT_YOUR_PARENT.
+   * The in-memory registry moves it under the shallowest free slot outside the
+   * accused's subtree; when there is none, nothing moves (empty change set)
+   * but the report still counts toward `reportsAgainstParent`.
    */
   report(treeId: string, reporterId: string, parentId: string, reason: ReportReason): Promise<ReportOutcome>
+  /** The peer's placement, or undefined if it is not in the tree. Throws TREE_NOT_FOUND. */
   query(treeId: string, peerId: string): Promise<NodeView | undefined>
-  /** Peers in the tree, the source included. */
+  /** Peers in the tree, the source included. Throws TREE_NOT_FOUND. */
   size(treeId: string): Promise<number>
   treeCount(): Promise<number>
 }
 
-export type RegistryErrorCode = 'ERR_TREE_EXISTS' | 'ERR_TREE_NOT_FOUND' | 'ERR_NOT_IN_TREE' | 'ERR_ALREADY_IN_TREE' | 'ERR_NOT_YOUR_PARENT' | 'ERR_TREE_FULL'
+export type RegistryErrorCode = 'ERR_TREE_EXISTS' | 'ERR_TREE_NOT_FOUND' | 'ERR_NOT_IN_TREE' | 'ERR_ALREADY_IN_TREE' | 'ERR_NOT_YOUR_PARENT' | 'ERR_TREE_FULL' | 'ERR_IS_SOURCE'
 
 export class RegistryError extends Error {
   readonly code: RegistryErrorCode

@@ -1,0 +1,78 @@
+// TreeRegistry kept in this process's memory: one PeerTree per tree id. The
+// async methods only wrap synchronous calls, so a thrown RegistryError comes
+// back as a rejected promise, as it would from a remote registry.
+import type { ReportReason } from '../../src/protocol/signaling.js'
+import { PeerTree } from './peer-tree.js'
+import { RegistryError, type ChangeSet, type NodeView, type ReportOutcome, type TreeOptions, type TreeRegistry } from './tree-registry.js'
+
+export interface MemoryTreeRegistryOptions {
+  /** Most peers per tree, the source included; place() rejects with ERR_TREE_FULL beyond. Default: no limit. */
+  maxPeersPerTree?: number
+}
+
+export class MemoryTreeRegistry implements TreeRegistry {
+  private readonly trees = new Map<string, PeerTree>()
+  private readonly maxPeersPerTree: number | undefined
+
+  constructor(options: MemoryTreeRegistryOptions = {}) {
+    const max = options.maxPeersPerTree
+    if (max !== undefined && max !== Infinity && (!Number.isInteger(max) || max < 1)) {
+      throw new RangeError(`maxPeersPerTree must be an integer >= 1, got ${String(max)}`)
+    }
+    this.maxPeersPerTree = max
+  }
+
+  /** @throws RegistryError ERR_TREE_EXISTS; RangeError if k or k1 is not an integer >= 1. */
+  async createTree(treeId: string, sourceId: string, options: TreeOptions): Promise<void> {
+    if (this.trees.has(treeId)) throw new RegistryError('ERR_TREE_EXISTS', `tree ${treeId} already exists`)
+    const tree = new PeerTree(sourceId, { k: options.k, k1: options.k1, maxPeers: this.maxPeersPerTree })
+    this.trees.set(treeId, tree)
+  }
+
+  async hasTree(treeId: string): Promise<boolean> {
+    return this.trees.has(treeId)
+  }
+
+  /** Returns the peers that were in the tree, the source first; [] if there was no such tree. */
+  async deleteTree(treeId: string): Promise<string[]> {
+    const tree = this.trees.get(treeId)
+    if (!tree) return []
+    this.trees.delete(treeId)
+    return tree.peerIds()
+  }
+
+  async place(treeId: string, peerId: string, preferredParent?: string): Promise<ChangeSet> {
+    return this.tree(treeId).place(peerId, preferredParent)
+  }
+
+  async remove(treeId: string, peerId: string): Promise<ChangeSet> {
+    return this.tree(treeId).remove(peerId)
+  }
+
+  async report(treeId: string, reporterId: string, parentId: string, reason: ReportReason): Promise<ReportOutcome> {
+    return this.tree(treeId).report(reporterId, parentId, reason)
+  }
+
+  async query(treeId: string, peerId: string): Promise<NodeView | undefined> {
+    return this.tree(treeId).query(peerId)
+  }
+
+  async size(treeId: string): Promise<number> {
+    return this.tree(treeId).size
+  }
+
+  async treeCount(): Promise<number> {
+    return this.trees.size
+  }
+
+  /** The PeerTree behind `treeId`, for tests and diagnostics. */
+  peerTree(treeId: string): PeerTree | undefined {
+    return this.trees.get(treeId)
+  }
+
+  private tree(treeId: string): PeerTree {
+    const tree = this.trees.get(treeId)
+    if (!tree) throw new RegistryError('ERR_TREE_NOT_FOUND', `no tree ${treeId}`)
+    return tree
+  }
+}

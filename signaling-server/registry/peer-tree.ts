@@ -1,0 +1,444 @@
+// The shape of ONE tree: who is whose parent, at what depth, and where the
+// next peer goes. Pure and synchronous, no I/O; MemoryTreeRegistry keeps one
+// per tree and a shared-state registry can reuse the same rules.
+//
+// Placement is breadth-first without ever scanning the tree: every peer that
+// has a free slot sits in a doubly linked list for its depth ("free lists"),
+// and the tree remembers the lowest and highest depths whose lists may be
+// non-empty. A join takes the head of the shallowest list, so it costs O(1)
+// amortized.
+//
+// Rules (see the methods for details):
+// - join:   under `preferredParent` if it is in the tree and has room, else
+//           under the head of the shallowest free list.
+// - leave:  a leaf just goes and its slot is refilled first. An interior
+//           peer is replaced, in its own slot, by a leaf from the deepest
+//           level, which adopts all of its children; every subtree stays
+//           intact, no depth grows, and only O(k) peers change.
+// - report: the reporter and its subtree move under the shallowest peer with
+//           room outside the accused parent's subtree.
+import type { ReportReason } from '../../src/protocol/signaling.js'
+import { assertTreeInvariants, type TreeDump } from './invariants.js'
+import { RegistryError, type ChangeSet, type NodeView, type ReportOutcome, type TreeOptions } from './tree-registry.js'
+
+export interface PeerTreeOptions extends TreeOptions {
+  /** Most peers in the tree, the source included; place() throws ERR_TREE_FULL beyond. Default: no limit. */
+  maxPeers?: number
+}
+
+// ------------------------------------------------------------------ nodes
+
+class TreeNode {
+  parent: TreeNode | null = null
+  readonly children: TreeNode[] = []
+  depth = 0
+  // Links of the free list of `depth`; meaningful only while `inFreeList`.
+  prevFree: TreeNode | null = null
+  nextFree: TreeNode | null = null
+  inFreeList = false
+
+  constructor(
+    readonly id: string,
+    readonly capacity: number
+  ) {}
+
+  get hasRoom(): boolean {
+    return this.children.length < this.capacity
+  }
+}
+
+// -------------------------------------------------------------- free lists
+
+/**
+ * Peers with a free slot, one doubly linked list per depth. Invariant: a node
+ * is linked iff it has room, in the list of its current depth; every
+ * non-empty list lies within [low, high] (the bounds are tightened lazily).
+ */
+class FreeLists {
+  private readonly heads: (TreeNode | null)[] = []
+  private readonly tails: (TreeNode | null)[] = []
+  private low = 0
+  private high = -1
+
+  /** Links `node` at the back (newly placed or moved) or the front (a hole that a departure opened) of its depth's list. */
+  link(node: TreeNode, atFront: boolean): void {
+    const d = node.depth
+    while (this.heads.length <= d) {
+      this.heads.push(null)
+      this.tails.push(null)
+    }
+    const head = this.heads[d]!
+    const tail = this.tails[d]!
+    node.inFreeList = true
+    if (head === null || tail === null) {
+      node.prevFree = node.nextFree = null
+      this.heads[d] = this.tails[d] = node
+    } else if (atFront) {
+      node.prevFree = null
+      node.nextFree = head
+      head.prevFree = node
+      this.heads[d] = node
+    } else {
+      node.nextFree = null
+      node.prevFree = tail
+      tail.nextFree = node
+      this.tails[d] = node
+    }
+    if (this.high < this.low) {
+      this.low = this.high = d
+    } else {
+      if (d < this.low) this.low = d
+      if (d > this.high) this.high = d
+    }
+  }
+
+  unlink(node: TreeNode): void {
+    if (!node.inFreeList) return
+    const d = node.depth
+    if (node.prevFree) node.prevFree.nextFree = node.nextFree
+    else this.heads[d] = node.nextFree
+    if (node.nextFree) node.nextFree.prevFree = node.prevFree
+    else this.tails[d] = node.prevFree
+    node.prevFree = node.nextFree = null
+    node.inFreeList = false
+  }
+
+  /** Depth of the shallowest non-empty list, or -1 if all are empty. Amortized O(1) for a growing tree. */
+  lowest(): number {
+    while (this.low <= this.high && this.heads[this.low] == null) this.low++
+    return this.low <= this.high ? this.low : -1
+  }
+
+  /** Depth of the deepest non-empty list, or -1 if all are empty. */
+  highest(): number {
+    while (this.high >= this.low && this.heads[this.high] == null) this.high--
+    return this.high >= this.low ? this.high : -1
+  }
+
+  head(depth: number): TreeNode | null {
+    return this.heads[depth] ?? null
+  }
+
+  tail(depth: number): TreeNode | null {
+    return this.tails[depth] ?? null
+  }
+
+  dump(): Pick<TreeDump, 'freeLists' | 'freeListsBackward' | 'lowestFreeDepth' | 'highestFreeDepth'> {
+    const freeLists: string[][] = []
+    const freeListsBackward: string[][] = []
+    for (let d = 0; d < this.heads.length; d++) {
+      const forward: string[] = []
+      // Bounded walks, so a corrupted (cyclic) list shows up as a mismatch instead of hanging.
+      for (let n = this.heads[d] ?? null; n && forward.length <= 1e7; n = n.nextFree) forward.push(n.id)
+      const backward: string[] = []
+      for (let n = this.tails[d] ?? null; n && backward.length <= 1e7; n = n.prevFree) backward.push(n.id)
+      freeLists.push(forward)
+      freeListsBackward.push(backward)
+    }
+    return { freeLists, freeListsBackward, lowestFreeDepth: this.low, highestFreeDepth: this.high }
+  }
+}
+
+// -------------------------------------------------------------- the tree
+
+function assertFanout(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be an integer >= 1, got ${String(value)}`)
+  }
+}
+
+const noChange = (): ChangeSet => ({ changed: [], removed: [], reparented: 0 })
+
+export class PeerTree {
+  readonly sourceId: string
+  readonly k: number
+  readonly k1: number
+  readonly maxPeers: number
+  private readonly nodes = new Map<string, TreeNode>()
+  private readonly free = new FreeLists()
+  /** Accused peer id -> distinct peers that reported it while it was their parent. */
+  private readonly reports = new Map<string, Set<string>>()
+
+  constructor(sourceId: string, options: PeerTreeOptions) {
+    assertFanout(options.k, 'k')
+    assertFanout(options.k1, 'k1')
+    const maxPeers = options.maxPeers ?? Infinity
+    if (maxPeers !== Infinity) assertFanout(maxPeers, 'maxPeers')
+    this.sourceId = sourceId
+    this.k = options.k
+    this.k1 = options.k1
+    this.maxPeers = maxPeers
+    const source = new TreeNode(sourceId, this.k1)
+    this.nodes.set(sourceId, source)
+    this.free.link(source, false)
+  }
+
+  /** Peers in the tree, the source included. */
+  get size(): number {
+    return this.nodes.size
+  }
+
+  /** Depth of the deepest peer (0 for a lone source). O(1) amortized: the deepest peers are leaves, so they fill the deepest free list. */
+  get height(): number {
+    return this.free.highest()
+  }
+
+  has(peerId: string): boolean {
+    return this.nodes.has(peerId)
+  }
+
+  /** Every peer id, the source first, then in order of arrival. */
+  peerIds(): string[] {
+    return [...this.nodes.keys()]
+  }
+
+  query(peerId: string): NodeView | undefined {
+    const node = this.nodes.get(peerId)
+    return node && view(node)
+  }
+
+  /** How many distinct peers have reported `peerId` as a bad parent (0 once it has left). */
+  reportsAgainst(peerId: string): number {
+    return this.reports.get(peerId)?.size ?? 0
+  }
+
+  // ---------------------------------------------------------------- join
+
+  /**
+   * Attaches a new peer as a leaf. It goes under `preferredParent` if that
+   * peer is in the tree and has a free slot (a resuming peer returning to its
+   * old parent); otherwise under the shallowest peer with a free slot, ties
+   * going to the head of that depth's free list. With joins only, that order
+   * is placement order, i.e. strict breadth-first. O(1) amortized.
+   *
+   * `changed` is [the new peer, its parent]; `reparented` is 0 (a first
+   * placement is not a re-parenting).
+   * @throws RegistryError ERR_ALREADY_IN_TREE, ERR_TREE_FULL
+   */
+  place(peerId: string, preferredParent?: string): ChangeSet {
+    if (this.nodes.has(peerId)) throw new RegistryError('ERR_ALREADY_IN_TREE', `peer ${peerId} is already in this tree`)
+    if (this.nodes.size >= this.maxPeers) throw new RegistryError('ERR_TREE_FULL', `the tree holds its maximum of ${this.maxPeers} peers`)
+    let parent = preferredParent === undefined ? undefined : this.nodes.get(preferredParent)
+    if (!parent?.hasRoom) parent = this.shallowestWithRoom()
+    const node = new TreeNode(peerId, this.k)
+    this.nodes.set(peerId, node)
+    this.adopt(parent, node)
+    this.free.link(node, false)
+    return { changed: [peerId, parent.id], removed: [], reparented: 0 }
+  }
+
+  // --------------------------------------------------------------- leave
+
+  /**
+   * Detaches a peer (not the source: the server ends the tree instead).
+   *
+   * A leaf just leaves; its parent's slot is put at the front of the free
+   * list, so the next join refills exactly that hole. An interior peer is
+   * replaced in its own slot by a leaf at the greatest depth (the one placed
+   * or moved there last), which adopts the leaver's children in order: every
+   * subtree keeps its internal edges and depths, no peer gets deeper, and only
+   * O(k) peers change (the leaver's parent, the promoted leaf and its old
+   * parent, the orphans). No cycle can form because the promoted peer is a
+   * leaf: once detached it has no descendants. Cost: O(k) plus the lazy
+   * tightening of the depth bounds.
+   *
+   * `reparented` counts the promoted leaf and the re-adopted orphans.
+   * @throws RegistryError ERR_NOT_IN_TREE, ERR_IS_SOURCE
+   */
+  remove(peerId: string): ChangeSet {
+    const gone = this.get(peerId)
+    const parent = gone.parent
+    if (parent === null) throw new RegistryError('ERR_IS_SOURCE', 'the source cannot be removed from its tree; delete the tree instead')
+    this.nodes.delete(peerId)
+    this.reports.delete(peerId)
+    this.free.unlink(gone)
+
+    if (gone.children.length === 0) {
+      this.disown(parent, gone)
+      if (!parent.inFreeList) this.free.link(parent, true)
+      return { changed: [parent.id], removed: [peerId], reparented: 0 }
+    }
+
+    // The deepest peers have no children, so the tail of the deepest free list
+    // is a leaf, and it is deeper than `gone`, which has children.
+    const leaf = this.free.tail(this.free.highest())
+    if (leaf === null || leaf.parent === null || leaf.children.length > 0 || leaf.depth <= gone.depth) {
+      throw new Error('PeerTree: free lists are inconsistent (no leaf below a peer that has children)')
+    }
+    const changed = [parent.id, leaf.id]
+    const leafParent = leaf.parent
+    this.free.unlink(leaf)
+    this.disown(leafParent, leaf)
+    if (leafParent !== gone) {
+      // An orphan that lost the leaf is listed with the orphans below.
+      if (leafParent.parent !== gone) changed.push(leafParent.id)
+      if (!leafParent.inFreeList) this.free.link(leafParent, true)
+    }
+    const reparented = 1 + gone.children.length
+
+    parent.children[parent.children.indexOf(gone)] = leaf
+    leaf.parent = parent
+    leaf.depth = gone.depth
+    for (const orphan of gone.children) {
+      orphan.parent = leaf
+      leaf.children.push(orphan)
+      changed.push(orphan.id)
+    }
+    gone.children.length = 0
+    gone.parent = null
+    // Room left means the leaver had fewer than k children: a hole, refilled first.
+    if (leaf.hasRoom) this.free.link(leaf, true)
+    return { changed, removed: [peerId], reparented }
+  }
+
+  // -------------------------------------------------------------- report
+
+  /**
+   * `reporterId` says its parent `parentId` is unresponsive or sends bad
+   * data. The report is counted (each reporter once per accused peer, for
+   * as long as the accused stays in the tree) and the reporter moves, with
+   * its subtree, under the shallowest peer with a free slot that lies outside
+   * the accused's subtree: anything inside would still be fed through the
+   * accused. Slots no deeper than the accused are outside it by depth alone;
+   * deeper candidates are checked by walking parent pointers.
+   *
+   * If no such slot exists (e.g. k1 = 1 and the accused is the source's only
+   * child) nothing moves and the change set is empty; the count still grows,
+   * so the server can evict the accused, whose removal then re-homes the
+   * reporter. `reason` is not used for placement.
+   *
+   * Cost: O(size of the moved subtree) to fix depths, plus the candidates
+   * skipped inside the accused's subtree times their distance to it.
+   * @throws RegistryError ERR_NOT_IN_TREE (reporter), ERR_NOT_YOUR_PARENT
+   */
+  report(reporterId: string, parentId: string, reason: ReportReason): ReportOutcome {
+    void reason
+    const reporter = this.get(reporterId)
+    const accused = reporter.parent
+    if (accused === null || accused.id !== parentId) {
+      throw new RegistryError('ERR_NOT_YOUR_PARENT', `peer ${parentId} is not the parent of ${reporterId}`)
+    }
+    let reporters = this.reports.get(parentId)
+    if (!reporters) this.reports.set(parentId, (reporters = new Set()))
+    reporters.add(reporterId)
+    const reportsAgainstParent = reporters.size
+
+    const refuge = this.shallowestOutside(accused)
+    if (refuge === null) return { ...noChange(), reportsAgainstParent }
+
+    this.disown(accused, reporter)
+    if (!accused.inFreeList) this.free.link(accused, false)
+    const shift = refuge.depth + 1 - reporter.depth
+    refuge.children.push(reporter)
+    reporter.parent = refuge
+    if (!refuge.hasRoom) this.free.unlink(refuge)
+    const changed = [reporterId, parentId, refuge.id]
+    if (shift !== 0) {
+      // Breadth-first, so the moved peers join their new depth's free lists in order.
+      const queue = [reporter]
+      for (let i = 0; i < queue.length; i++) {
+        const node = queue[i]!
+        const hadRoom = node.inFreeList
+        this.free.unlink(node)
+        node.depth += shift
+        if (hadRoom) this.free.link(node, false)
+        if (i > 0) changed.push(node.id)
+        for (const child of node.children) queue.push(child)
+      }
+    }
+    return { changed, removed: [], reparented: 1, reportsAgainstParent }
+  }
+
+  // ------------------------------------------------------------ testing
+
+  /** A copy of every peer's view, keyed by peer id. O(n). */
+  snapshot(): Map<string, NodeView> {
+    const out = new Map<string, NodeView>()
+    for (const node of this.nodes.values()) out.set(node.id, view(node))
+    return out
+  }
+
+  /** Plain-data copy of the internals, for checkTreeInvariants. O(n). */
+  dump(): TreeDump {
+    return {
+      sourceId: this.sourceId,
+      k: this.k,
+      k1: this.k1,
+      size: this.nodes.size,
+      nodes: [...this.nodes.values()].map((n) => ({
+        id: n.id,
+        parent: n.parent?.id ?? null,
+        depth: n.depth,
+        children: n.children.map((c) => c.id),
+        capacity: n.capacity,
+        inFreeList: n.inFreeList
+      })),
+      ...this.free.dump()
+    }
+  }
+
+  /** Throws if any structural invariant is broken (see invariants.ts). O(n). */
+  check(): void {
+    assertTreeInvariants(this.dump())
+  }
+
+  // ----------------------------------------------------------- internals
+
+  private get(peerId: string): TreeNode {
+    const node = this.nodes.get(peerId)
+    if (!node) throw new RegistryError('ERR_NOT_IN_TREE', `peer ${peerId} is not in this tree`)
+    return node
+  }
+
+  private shallowestWithRoom(): TreeNode {
+    const node = this.free.head(this.free.lowest())
+    // With k, k1 >= 1 some peer always has room: a lone source, or any leaf.
+    if (node === null) throw new Error('PeerTree: no free slot anywhere, which k, k1 >= 1 makes impossible')
+    return node
+  }
+
+  /** The shallowest peer with room that is neither `accused` nor below it, or null. */
+  private shallowestOutside(accused: TreeNode): TreeNode | null {
+    const low = this.free.lowest()
+    const high = this.free.highest()
+    if (low < 0) return null
+    for (let d = low; d <= high; d++) {
+      for (let n = this.free.head(d); n !== null; n = n.nextFree) {
+        if (n === accused) continue
+        if (d <= accused.depth || !isBelow(n, accused)) return n
+      }
+    }
+    return null
+  }
+
+  /** Makes `child` (detached) the last child of `parent`, which must have room, and sets its depth. */
+  private adopt(parent: TreeNode, child: TreeNode): void {
+    parent.children.push(child)
+    child.parent = parent
+    child.depth = parent.depth + 1
+    if (!parent.hasRoom) this.free.unlink(parent)
+  }
+
+  /** Drops `child` from `parent`'s children. The caller fixes the free lists. */
+  private disown(parent: TreeNode, child: TreeNode): void {
+    const i = parent.children.indexOf(child)
+    if (i >= 0) parent.children.splice(i, 1)
+    child.parent = null
+  }
+}
+
+/** Whether `node` is a strict descendant of `ancestor`, walking up until the ancestor's depth. */
+function isBelow(node: TreeNode, ancestor: TreeNode): boolean {
+  let n: TreeNode | null = node
+  while (n !== null && n.depth > ancestor.depth) n = n.parent
+  return n === ancestor && node !== ancestor
+}
+
+function view(node: TreeNode): NodeView {
+  return {
+    peerId: node.id,
+    parent: node.parent?.id ?? null,
+    depth: node.depth,
+    children: node.children.map((c) => c.id)
+  }
+}
