@@ -62,7 +62,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }>()
   const logger = pino({ level: opts.logLevel })
   const cors = opts.cors === '*' ? '*' : opts.cors.split(',').map((o) => o.trim()).filter(Boolean)
-  let server
+  let server: ReturnType<typeof createSignalingServer>
   try {
     server = createSignalingServer({
       k: opts.k,
@@ -78,7 +78,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       processMetrics: true
     })
   } catch (err) {
-    program.error(`munro-signal: ${(err as Error).message}`, { exitCode: 2 })
+    return program.error(`munro-signal: ${(err as Error).message}`, { exitCode: 2 })
   }
   const address = await server.listen(opts.port, opts.host)
   logger.info({ host: address.address, port: address.port }, `munro-signal listening on http://${address.address}:${address.port}`)

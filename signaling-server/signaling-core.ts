@@ -63,7 +63,7 @@ interface PeerRecord {
   treeId: string
   peerId: string
   /** Secret that lets this peer resume its identity after a reconnect. */
-  token: Buffer
+  token: Uint8Array
 }
 
 interface SourceRecord {
@@ -76,7 +76,7 @@ interface SourceRecord {
 
 /** Kept for a peer that disconnected, so it can come back as itself. */
 interface ResumeTicketRecord {
-  token: Buffer
+  token: Uint8Array
   treeId: string
   lastParent: string | null
   expiryTimer: ReturnType<typeof setTimeout>
@@ -246,7 +246,7 @@ export class SignalingCore {
       if (!source) throw new SignalingError(SignalingErrorCode.TREE_NOT_FOUND, 'no tree with that id on this server')
       this.assertRoomForTree(state, req.treeId)
       let peerId = randomId(16)
-      let token = randomBytes(32)
+      let token: Uint8Array = randomBytes(32)
       let preferredParent: string | undefined
       if (req.resume) {
         const { id, secret, lastParent } = await this.redeemResume(req.treeId, req.resume.peerId, base64urlDecode(req.resume.token))
@@ -332,7 +332,7 @@ export class SignalingCore {
   }
 
   /** Checks a resume ticket against a departed peer, or a live one whose old connection has not timed out yet. */
-  private async redeemResume(treeId: string, peerId: string, token: Uint8Array): Promise<{ id: string; secret: Buffer; lastParent: string | null }> {
+  private async redeemResume(treeId: string, peerId: string, token: Uint8Array): Promise<{ id: string; secret: Uint8Array; lastParent: string | null }> {
     const ticket = this.tickets.get(peerId)
     const live = this.peers.get(peerId)
     const expected = ticket?.token ?? live?.token
@@ -382,7 +382,7 @@ export class SignalingCore {
 
   // ------------------------------------------------------------ helpers
 
-  private bind(socket: IoSocket, state: ConnectionState, treeId: string, peerId: string, token: Buffer): void {
+  private bind(socket: IoSocket, state: ConnectionState, treeId: string, peerId: string, token: Uint8Array): void {
     state.memberships.set(treeId, peerId)
     this.peers.set(peerId, { socket, treeId, peerId, token })
     this.metrics.joins.inc()

@@ -2,6 +2,7 @@
 // signaling server import. Types say what each side may send; the valibot
 // schemas are what each side actually enforces on what it receives.
 import * as v from 'valibot'
+import { base64urlDecode } from '../crypto/bytes.js'
 
 export const SIGNALING_PROTOCOL_VERSION = 1
 
@@ -54,8 +55,18 @@ const base64url = (length: number, what: string) =>
   v.pipe(
     v.string(`${what} must be a string`),
     v.length(length, `${what} must be ${length} base64url characters`),
-    v.regex(/^[A-Za-z0-9_-]+$/, `${what} must be base64url`)
+    v.regex(/^[A-Za-z0-9_-]+$/, `${what} must be base64url`),
+    v.check(isCanonicalBase64url, `${what} must be canonical base64url (zero padding bits)`)
   )
+
+function isCanonicalBase64url(text: string): boolean {
+  try {
+    base64urlDecode(text)
+    return true
+  } catch {
+    return false
+  }
+}
 
 export const TreeIdSchema = base64url(SIGNALING_LIMITS.treeIdLength, 'treeId')
 export const PeerIdSchema = base64url(SIGNALING_LIMITS.peerIdLength, 'peerId')

@@ -30,7 +30,8 @@ export function request<T = object>(socket: Socket, event: string, payload?: unk
   return socket.timeout(5_000).emitWithAck(event, payload) as Promise<Ack<T>>
 }
 
-export function nextEvent<T>(socket: { once(event: string, fn: (arg: T) => void): unknown }, event: string, timeoutMs = 5_000): Promise<T> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function nextEvent<T>(socket: { once(event: any, fn: any): unknown }, event: string, timeoutMs = 5_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs)
     socket.once(event, (arg: T) => {

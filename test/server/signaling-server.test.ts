@@ -185,10 +185,16 @@ describe('placement and churn', () => {
     expect(grandchildren.length).toBeGreaterThan(0)
     const before = new Map(grandchildren.map((g) => [g.result.placement.peerId, g.view.current.parent]))
 
+    const departedParent = departed.view.current.parent
     departed.client.socket.disconnect() // abrupt: no goodbye
     await waitFor(() => orphans.every((o) => o.view.current.parent !== departed.result.placement.peerId), 5_000, 'orphans moved')
-    // Subtrees intact: grandchildren keep their parents.
-    for (const g of grandchildren) expect(g.view.current.parent).toBe(before.get(g.result.placement.peerId))
+    // The vacated slot is filled by one promoted leaf that adopts the orphans, so their subtrees stay intact.
+    const promoted = vs.find((v) => v !== departed && v.view.current.parent === departedParent && orphans.every((o) => o.view.current.parent === v.result.placement.peerId))
+    expect(promoted).toBeDefined()
+    for (const o of orphans) expect(o.view.current.depth).toBe(departed.result.placement.depth + 1)
+    for (const g of grandchildren) {
+      if (g !== promoted) expect(g.view.current.parent).toBe(before.get(g.result.placement.peerId))
+    }
     const live = vs.slice(1)
     const byId = new Map(live.map((v) => [v.result.placement.peerId, v]))
     for (const v of live) {
@@ -201,13 +207,14 @@ describe('placement and churn', () => {
 
   it('moves a reporter away from its parent and evicts a parent reported by three distinct children', async () => {
     await boot({ evictAfterReports: 3 })
-    const { treeId } = await sourceWithTree({ k: 3, k1: 1 })
-    const [accused, ...rest] = await viewers(treeId, 6)
+    // Source -> (accused, other); accused -> 3 kids; other -> 1 kid, 2 free slots.
+    const { treeId } = await sourceWithTree({ k: 3, k1: 2 })
+    const [accused, other, ...rest] = await viewers(treeId, 6)
     const kids = rest.filter((v) => v.view.current.parent === accused!.result.placement.peerId)
     expect(kids.length).toBe(3)
 
     await kids[0]!.client.reportParent(treeId, accused!.result.placement.peerId, 'invalid-data')
-    await waitFor(() => kids[0]!.view.current.parent !== accused!.result.placement.peerId, 2_000, 'reporter moved')
+    await waitFor(() => kids[0]!.view.current.parent === other!.result.placement.peerId, 2_000, 'reporter moved')
 
     // Reporting someone who is not your parent is refused.
     await expect(kids[0]!.client.reportParent(treeId, accused!.result.placement.peerId, 'unresponsive')).rejects.toMatchObject({
