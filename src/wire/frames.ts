@@ -1,0 +1,385 @@
+// The data-channel wire format: one frame per data-channel message.
+//
+//   frame = u8 version || u8 type || body        (all integers big-endian)
+//
+// Decoding reads untrusted bytes on every relay hop, so it never throws, never
+// allocates more than the frame object (hashes, signature, proof and payload
+// are subarrays of the input: keep the input alive and unmodified while the
+// frame is in use), checks every field against its bound, and rejects
+// trailing bytes, so each frame has exactly one encoding.
+import { ErrorCode, MunroError } from '../errors.js'
+import { MAX_SAFE_U64, isU64, readU64, viewOf, writeU64 } from '../crypto/bytes.js'
+import {
+  CHUNK_LENGTH_BYTES,
+  CHUNK_PREFIX_BYTES,
+  HANDSHAKE_BYTES,
+  HASH_BYTES,
+  HEADER_BYTES,
+  KEEPALIVE_BYTES,
+  MAX_FRAME_BYTES,
+  MUNRO_BYTES,
+  PUBLIC_KEY_BYTES,
+  RANGE_BYTES,
+  SIGNATURE_BYTES,
+  WIRE_VERSION,
+  isWireSpan
+} from './limits.js'
+
+// ------------------------------------------------------------ types
+
+/** Frame type byte. */
+export const FrameType = {
+  HANDSHAKE: 1,
+  MUNRO: 2,
+  CHUNK: 3,
+  HAVE: 4,
+  REQUEST: 5,
+  KEEPALIVE: 6
+} as const
+export type FrameType = (typeof FrameType)[keyof typeof FrameType]
+
+/** CHUNK flag bits; the high four bits are reserved and must be zero. */
+export const ChunkFlag = {
+  /** First chunk of a message. */
+  MESSAGE_START: 0x01,
+  /** Last chunk of a message (a one-chunk message has both). */
+  MESSAGE_END: 0x02,
+  /** The message is a point a late joiner can start from (e.g. a keyframe). Set on all its chunks. */
+  START_POINT: 0x04,
+  /** The message is an initialization segment. Set on all its chunks. */
+  INIT: 0x08
+} as const
+/** Mask of the defined flag bits. */
+export const CHUNK_FLAGS_MASK = 0x0f
+
+/** Where a receiver wants the stream to begin. */
+export type ResumePoint =
+  /** The next chunk index the receiver wants (it has everything before). */
+  | { kind: 'index'; index: number }
+  /** A late joiner: the sender picks its latest start point. */
+  | { kind: 'latest' }
+
+const RESUME_INDEX = 0
+const RESUME_LATEST = 1
+
+/** First frame on a new data channel, in both directions. */
+export interface HandshakeFrame {
+  type: typeof FrameType.HANDSHAKE
+  /** The tree's 32-byte ed25519 public key. */
+  treeKey: Uint8Array
+  resume: ResumePoint
+}
+
+/** A signed munro: the source's signature over a range of chunks. */
+export interface MunroFrame {
+  type: typeof FrameType.MUNRO
+  /** Global index of the munro's first chunk. */
+  start: number
+  /** Number of chunks, 1..span. */
+  count: number
+  /** Leaf positions of the tree, a power of two in 1..MAX_SPAN. */
+  span: number
+  /** Source clock, ms since the Unix epoch, when the munro was signed. */
+  timestamp: number
+  /** 32-byte Merkle root. */
+  root: Uint8Array
+  /** 64-byte ed25519 signature over the munro's signable bytes. */
+  signature: Uint8Array
+}
+
+/** One chunk with the proof that ties it to its munro's root. */
+export interface ChunkFrame {
+  type: typeof FrameType.CHUNK
+  /** Global chunk index. */
+  index: number
+  /** Start index of the munro the chunk belongs to. */
+  munroStart: number
+  /** Span of that munro. */
+  span: number
+  /** ChunkFlag bits. */
+  flags: number
+  /** Uncle hashes, bottom-up, log2(span) * 32 bytes. */
+  proof: Uint8Array
+  payload: Uint8Array
+}
+
+/** The sender holds chunks [from, to). */
+export interface HaveFrame {
+  type: typeof FrameType.HAVE
+  from: number
+  to: number
+}
+
+/** The sender asks for chunks [from, to). */
+export interface RequestFrame {
+  type: typeof FrameType.REQUEST
+  from: number
+  to: number
+}
+
+/** Liveness and clock hint. */
+export interface KeepaliveFrame {
+  type: typeof FrameType.KEEPALIVE
+  /** Sender clock, ms since the Unix epoch. */
+  timestamp: number
+}
+
+export type Frame = HandshakeFrame | MunroFrame | ChunkFrame | HaveFrame | RequestFrame | KeepaliveFrame
+
+/** Outcome of decoding untrusted bytes. */
+export type DecodeResult =
+  | { ok: true; frame: Frame }
+  | { ok: false; code: ErrorCode; message: string }
+
+// ------------------------------------------------------------ decoding
+
+function fail(code: ErrorCode, message: string): DecodeResult {
+  return { ok: false, code, message }
+}
+
+function exact(bytes: Uint8Array, size: number, what: string): DecodeResult | null {
+  if (bytes.length < size) return fail(ErrorCode.BAD_FRAME, `${what}: truncated`)
+  if (bytes.length > size) return fail(ErrorCode.BAD_FRAME, `${what}: trailing bytes`)
+  return null
+}
+
+/**
+ * Decodes one frame from untrusted bytes. Never throws. The result's byte
+ * fields are views into `input` (no copies).
+ */
+export function decodeFrame(input: Uint8Array | ArrayBuffer): DecodeResult {
+  let bytes: Uint8Array
+  if (input instanceof Uint8Array) bytes = input
+  else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input)
+  else return fail(ErrorCode.BAD_FRAME, 'frame: expected a Uint8Array or ArrayBuffer')
+  if (bytes.length > MAX_FRAME_BYTES) return fail(ErrorCode.FRAME_TOO_LARGE, `frame: over ${MAX_FRAME_BYTES} bytes`)
+  if (bytes.length < HEADER_BYTES) return fail(ErrorCode.BAD_FRAME, 'frame: shorter than its header')
+  if (bytes[0] !== WIRE_VERSION) return fail(ErrorCode.UNSUPPORTED_VERSION, `frame: wire version ${bytes[0]} is not ${WIRE_VERSION}`)
+  const view = viewOf(bytes)
+  switch (bytes[1]) {
+    case FrameType.CHUNK:
+      return decodeChunk(bytes, view)
+    case FrameType.MUNRO:
+      return decodeMunro(bytes, view)
+    case FrameType.HAVE:
+    case FrameType.REQUEST:
+      return decodeRange(bytes, view, bytes[1])
+    case FrameType.KEEPALIVE:
+      return decodeKeepalive(bytes, view)
+    case FrameType.HANDSHAKE:
+      return decodeHandshake(bytes, view)
+    default:
+      return fail(ErrorCode.UNKNOWN_FRAME_TYPE, `frame: unknown type ${bytes[1]}`)
+  }
+}
+
+function decodeChunk(bytes: Uint8Array, view: DataView): DecodeResult {
+  if (bytes.length < CHUNK_PREFIX_BYTES) return fail(ErrorCode.BAD_FRAME, 'chunk: truncated')
+  const index = readU64(view, 2)
+  const munroStart = readU64(view, 10)
+  const span = view.getUint32(18)
+  const flags = bytes[22]!
+  if (index < 0 || munroStart < 0) return fail(ErrorCode.BAD_FRAME, 'chunk: index over 2^53-1')
+  if (!isWireSpan(span)) return fail(ErrorCode.BAD_FRAME, 'chunk: span is not a power of two in 1..1024')
+  if (index < munroStart || index - munroStart >= span) return fail(ErrorCode.BAD_FRAME, 'chunk: index outside its munro span')
+  if ((flags & ~CHUNK_FLAGS_MASK) !== 0) return fail(ErrorCode.BAD_FRAME, 'chunk: reserved flag bits set')
+  const proofEnd = CHUNK_PREFIX_BYTES + (31 - Math.clz32(span)) * HASH_BYTES
+  const payloadStart = proofEnd + CHUNK_LENGTH_BYTES
+  if (bytes.length < payloadStart) return fail(ErrorCode.BAD_FRAME, 'chunk: truncated proof')
+  const length = view.getUint32(proofEnd)
+  if (bytes.length - payloadStart !== length) {
+    return fail(ErrorCode.BAD_FRAME, bytes.length - payloadStart < length ? 'chunk: truncated payload' : 'chunk: trailing bytes')
+  }
+  const frame: ChunkFrame = {
+    type: FrameType.CHUNK,
+    index,
+    munroStart,
+    span,
+    flags,
+    proof: bytes.subarray(CHUNK_PREFIX_BYTES, proofEnd),
+    payload: bytes.subarray(payloadStart)
+  }
+  return { ok: true, frame }
+}
+
+function decodeMunro(bytes: Uint8Array, view: DataView): DecodeResult {
+  const bad = exact(bytes, MUNRO_BYTES, 'munro')
+  if (bad) return bad
+  const start = readU64(view, 2)
+  const count = view.getUint32(10)
+  const span = view.getUint32(14)
+  const timestamp = readU64(view, 18)
+  if (start < 0 || timestamp < 0) return fail(ErrorCode.BAD_FRAME, 'munro: field over 2^53-1')
+  if (!isWireSpan(span)) return fail(ErrorCode.BAD_FRAME, 'munro: span is not a power of two in 1..1024')
+  if (count < 1 || count > span) return fail(ErrorCode.BAD_FRAME, 'munro: count outside 1..span')
+  if (start + count > MAX_SAFE_U64) return fail(ErrorCode.BAD_FRAME, 'munro: range ends past 2^53-1')
+  const frame: MunroFrame = {
+    type: FrameType.MUNRO,
+    start,
+    count,
+    span,
+    timestamp,
+    root: bytes.subarray(26, 26 + HASH_BYTES),
+    signature: bytes.subarray(26 + HASH_BYTES, 26 + HASH_BYTES + SIGNATURE_BYTES)
+  }
+  return { ok: true, frame }
+}
+
+function decodeRange(bytes: Uint8Array, view: DataView, type: typeof FrameType.HAVE | typeof FrameType.REQUEST): DecodeResult {
+  const what = type === FrameType.HAVE ? 'have' : 'request'
+  const bad = exact(bytes, RANGE_BYTES, what)
+  if (bad) return bad
+  const from = readU64(view, 2)
+  const to = readU64(view, 10)
+  if (from < 0 || to < 0) return fail(ErrorCode.BAD_FRAME, `${what}: index over 2^53-1`)
+  if (from >= to) return fail(ErrorCode.BAD_FRAME, `${what}: empty or reversed range`)
+  return { ok: true, frame: { type, from, to } }
+}
+
+function decodeKeepalive(bytes: Uint8Array, view: DataView): DecodeResult {
+  const bad = exact(bytes, KEEPALIVE_BYTES, 'keepalive')
+  if (bad) return bad
+  const timestamp = readU64(view, 2)
+  if (timestamp < 0) return fail(ErrorCode.BAD_FRAME, 'keepalive: timestamp over 2^53-1')
+  return { ok: true, frame: { type: FrameType.KEEPALIVE, timestamp } }
+}
+
+function decodeHandshake(bytes: Uint8Array, view: DataView): DecodeResult {
+  const bad = exact(bytes, HANDSHAKE_BYTES, 'handshake')
+  if (bad) return bad
+  const kind = bytes[2 + PUBLIC_KEY_BYTES]
+  const index = readU64(view, 3 + PUBLIC_KEY_BYTES)
+  let resume: ResumePoint
+  if (kind === RESUME_INDEX) {
+    if (index < 0) return fail(ErrorCode.BAD_FRAME, 'handshake: resume index over 2^53-1')
+    resume = { kind: 'index', index }
+  } else if (kind === RESUME_LATEST) {
+    if (index !== 0) return fail(ErrorCode.BAD_FRAME, 'handshake: latest resume point carries an index')
+    resume = { kind: 'latest' }
+  } else {
+    return fail(ErrorCode.BAD_FRAME, `handshake: unknown resume kind ${kind}`)
+  }
+  return { ok: true, frame: { type: FrameType.HANDSHAKE, treeKey: bytes.subarray(2, 2 + PUBLIC_KEY_BYTES), resume } }
+}
+
+/** Reads version and type without validating the body (e.g. to answer an unsupported version). */
+export function peekFrameHeader(bytes: Uint8Array): { version: number; type: number } | null {
+  return bytes.length >= HEADER_BYTES ? { version: bytes[0]!, type: bytes[1]! } : null
+}
+
+// ------------------------------------------------------------ encoding
+
+function invalid(message: string): never {
+  throw new MunroError(ErrorCode.INVALID_ARGUMENT, message)
+}
+
+function checkU64(value: number, what: string): void {
+  if (!isU64(value)) invalid(`${what} must be an integer in 0..2^53-1, got ${value}`)
+}
+
+function checkBytes(value: Uint8Array, length: number, what: string): void {
+  if (!(value instanceof Uint8Array) || value.length !== length) invalid(`${what} must be ${length} bytes`)
+}
+
+function header(size: number, type: FrameType): { bytes: Uint8Array; view: DataView } {
+  const bytes = new Uint8Array(size)
+  bytes[0] = WIRE_VERSION
+  bytes[1] = type
+  return { bytes, view: new DataView(bytes.buffer) }
+}
+
+/**
+ * Encodes a frame. Throws MunroError ERR_INVALID_ARGUMENT when a field is out
+ * of the range the decoder accepts, ERR_FRAME_TOO_LARGE over MAX_FRAME_BYTES;
+ * so every encoded frame decodes back to an equal frame.
+ */
+export function encodeFrame(frame: Frame): Uint8Array {
+  switch (frame.type) {
+    case FrameType.CHUNK:
+      return encodeChunk(frame)
+    case FrameType.MUNRO:
+      return encodeMunro(frame)
+    case FrameType.HAVE:
+    case FrameType.REQUEST:
+      return encodeRange(frame)
+    case FrameType.KEEPALIVE: {
+      checkU64(frame.timestamp, 'keepalive timestamp')
+      const { bytes, view } = header(KEEPALIVE_BYTES, FrameType.KEEPALIVE)
+      writeU64(view, 2, frame.timestamp)
+      return bytes
+    }
+    case FrameType.HANDSHAKE:
+      return encodeHandshake(frame)
+    default:
+      return invalid(`unknown frame type ${(frame as { type: unknown }).type}`)
+  }
+}
+
+function encodeChunk(frame: ChunkFrame): Uint8Array {
+  checkU64(frame.index, 'chunk index')
+  checkU64(frame.munroStart, 'chunk munro start')
+  if (!isWireSpan(frame.span)) invalid(`chunk span must be a power of two in 1..1024, got ${frame.span}`)
+  if (frame.index < frame.munroStart || frame.index - frame.munroStart >= frame.span) invalid('chunk index outside its munro span')
+  if (!Number.isInteger(frame.flags) || (frame.flags & ~CHUNK_FLAGS_MASK) !== 0 || frame.flags < 0) invalid('chunk flags: unknown bits')
+  const proofLength = (31 - Math.clz32(frame.span)) * HASH_BYTES
+  checkBytes(frame.proof, proofLength, 'chunk proof')
+  if (!(frame.payload instanceof Uint8Array)) invalid('chunk payload must be a Uint8Array')
+  const size = CHUNK_PREFIX_BYTES + proofLength + CHUNK_LENGTH_BYTES + frame.payload.length
+  if (size > MAX_FRAME_BYTES) {
+    throw new MunroError(ErrorCode.FRAME_TOO_LARGE, `chunk frame would be ${size} bytes, over ${MAX_FRAME_BYTES}`)
+  }
+  const { bytes, view } = header(size, FrameType.CHUNK)
+  writeU64(view, 2, frame.index)
+  writeU64(view, 10, frame.munroStart)
+  view.setUint32(18, frame.span)
+  bytes[22] = frame.flags
+  bytes.set(frame.proof, CHUNK_PREFIX_BYTES)
+  view.setUint32(CHUNK_PREFIX_BYTES + proofLength, frame.payload.length)
+  bytes.set(frame.payload, CHUNK_PREFIX_BYTES + proofLength + CHUNK_LENGTH_BYTES)
+  return bytes
+}
+
+function encodeMunro(frame: MunroFrame): Uint8Array {
+  checkU64(frame.start, 'munro start')
+  checkU64(frame.timestamp, 'munro timestamp')
+  if (!isWireSpan(frame.span)) invalid(`munro span must be a power of two in 1..1024, got ${frame.span}`)
+  if (!Number.isInteger(frame.count) || frame.count < 1 || frame.count > frame.span) invalid('munro count must be in 1..span')
+  if (frame.start + frame.count > MAX_SAFE_U64) invalid('munro range ends past 2^53-1')
+  checkBytes(frame.root, HASH_BYTES, 'munro root')
+  checkBytes(frame.signature, SIGNATURE_BYTES, 'munro signature')
+  const { bytes, view } = header(MUNRO_BYTES, FrameType.MUNRO)
+  writeU64(view, 2, frame.start)
+  view.setUint32(10, frame.count)
+  view.setUint32(14, frame.span)
+  writeU64(view, 18, frame.timestamp)
+  bytes.set(frame.root, 26)
+  bytes.set(frame.signature, 26 + HASH_BYTES)
+  return bytes
+}
+
+function encodeRange(frame: HaveFrame | RequestFrame): Uint8Array {
+  checkU64(frame.from, 'range from')
+  checkU64(frame.to, 'range to')
+  if (frame.from >= frame.to) invalid('range must be non-empty: from < to')
+  const { bytes, view } = header(RANGE_BYTES, frame.type)
+  writeU64(view, 2, frame.from)
+  writeU64(view, 10, frame.to)
+  return bytes
+}
+
+function encodeHandshake(frame: HandshakeFrame): Uint8Array {
+  checkBytes(frame.treeKey, PUBLIC_KEY_BYTES, 'handshake tree key')
+  const { bytes, view } = header(HANDSHAKE_BYTES, FrameType.HANDSHAKE)
+  bytes.set(frame.treeKey, 2)
+  const resume = frame.resume
+  if (resume?.kind === 'index') {
+    checkU64(resume.index, 'handshake resume index')
+    bytes[2 + PUBLIC_KEY_BYTES] = RESUME_INDEX
+    writeU64(view, 3 + PUBLIC_KEY_BYTES, resume.index)
+  } else if (resume?.kind === 'latest') {
+    bytes[2 + PUBLIC_KEY_BYTES] = RESUME_LATEST
+  } else {
+    invalid('handshake resume must be { kind: "index", index } or { kind: "latest" }')
+  }
+  return bytes
+}
