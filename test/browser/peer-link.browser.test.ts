@@ -24,6 +24,25 @@ describe('PeerLink in Chromium', () => {
     expect(result.bytesSent).toBe(result.sent.bytes)
     expect(result.bytesReceived).toBe(result.sent.bytes)
     expect(result.remoteClosed).toBe(true)
+    expect(result.sent.drains).toBeGreaterThan(0) // ~4 MB through a 1 MiB high-water mark
+    expect(errors).toEqual([])
+  }, 60_000)
+
+  it('backpressure in Chromium: bounded queue, ERR_QUEUE_FULL, drain via bufferedamountlow, nothing lost', async () => {
+    const { page, errors } = await harness.open('link')
+    const kib = 1024
+    const r = await pageApi<PeerLinkPageApi>(page, 'munroTest')('backpressureInPage', 256 * kib, 512 * kib, 128 * kib)
+    expect(r.overflowCode).toBe('ERR_QUEUE_FULL')
+    expect(r.firstFalse).toBeGreaterThanOrEqual(0)
+    expect(r.firstFalse).toBeLessThan(r.accepted)
+    expect(r.maxQueued).toBeLessThanOrEqual(256 * kib)
+    expect(r.atOverflow.queuedBytes).toBe(256 * kib)
+    expect(r.atOverflow.bufferedAmount).toBeGreaterThanOrEqual(512 * kib)
+    expect(r.atOverflow.state).toBe('open')
+    expect(r.drainedAt).toBeLessThanOrEqual(128 * kib)
+    expect(r.queuedAfterDrain).toBe(0)
+    expect(r.received).toBe(r.accepted)
+    expect(r.inOrder).toBe(true)
     expect(errors).toEqual([])
   }, 60_000)
 

@@ -112,6 +112,52 @@ async function exchangeInPage(count: number, seed: number) {
   }
 }
 
+/**
+ * A writer far faster than the channel, in a loop that never yields, until
+ * send() refuses with ERR_QUEUE_FULL; then waits for `drain` (Chromium's
+ * `bufferedamountlow` path) and checks that exactly the accepted frames arrive.
+ */
+async function backpressureInPage(maxQueuedBytes: number, highWaterMark: number, lowWaterMark: number) {
+  const a = new PeerLink({ initiator: true, iceServers: ICE, maxQueuedBytes, highWaterMark, lowWaterMark })
+  const b = new PeerLink({ initiator: false, iceServers: ICE })
+  a.on('signal', (data) => b.signal(data))
+  b.on('signal', (data) => a.signal(data))
+  try {
+    await Promise.all([waitOpen(a), waitOpen(b)])
+    const got: number[] = []
+    b.on('frame', (frame) => got.push(new DataView(frame.buffer, frame.byteOffset).getUint32(0)))
+    let accepted = 0
+    let firstFalse = -1
+    let maxQueued = 0
+    let overflowCode: string | null = null
+    for (let seq = 0; seq < 100_000; seq++) {
+      const frame = new Uint8Array(16 * 1024)
+      new DataView(frame.buffer).setUint32(0, seq)
+      try {
+        if (!a.send(frame) && firstFalse < 0) firstFalse = seq
+        accepted++
+      } catch (err) {
+        overflowCode = (err as { code?: string }).code ?? 'no code'
+        break
+      }
+      maxQueued = Math.max(maxQueued, a.queuedBytes)
+    }
+    const atOverflow = { queuedBytes: a.queuedBytes, bufferedAmount: a.bufferedAmount, state: a.state }
+    const drainedAt = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no drain within 10 s')), 10_000)
+      a.once('drain', () => (clearTimeout(timer), resolve(a.bufferedAmount)))
+    })
+    const queuedAfterDrain = a.queuedBytes
+    const deadline = performance.now() + 10_000
+    while (got.length < accepted && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    const inOrder = got.every((seq, i) => seq === i)
+    return { accepted, firstFalse, maxQueued, overflowCode, atOverflow, drainedAt, queuedAfterDrain, received: got.length, inOrder }
+  } finally {
+    a.destroy()
+    b.destroy()
+  }
+}
+
 // ------------------------------------------------ one link per page, signaled by the test
 
 declare function munroSignalOut(data: SignalData): Promise<void> // page.exposeFunction
@@ -126,6 +172,7 @@ function createLink(initiator: boolean): void {
 
 const api = {
   exchangeInPage,
+  backpressureInPage,
   createLink,
   signal: (data: SignalData) => link!.signal(data),
   waitOpen: () => waitOpen(link!),
