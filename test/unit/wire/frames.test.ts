@@ -14,7 +14,7 @@ function fromJson(obj: Record<string, unknown>): Frame {
   return out as unknown as Frame
 }
 
-function decodeOk(bytes: Uint8Array): Frame {
+function decodeOk(bytes: Uint8Array | ArrayBuffer): Frame {
   const r = decodeFrame(bytes)
   if (!r.ok) throw new Error(`${r.code}: ${r.message}`)
   return r.frame

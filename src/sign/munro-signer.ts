@@ -1,0 +1,270 @@
+// The source side: turns messages into signed munros and their chunk frames.
+//
+// Chunks get a global, gap-free index. A munro is the run of chunks from the
+// first chunk after the previous munro up to `munroSpan` chunks; it closes when
+// full, when `munroDeadlineMs` has passed since its first chunk (so a slow
+// stream is not held back), or on flush(). Closing builds the Merkle tree,
+// writes each chunk's proof and signs the root once; the signed munro is then
+// emitted as a MUNRO frame followed by its CHUNK frames, already encoded.
+//
+// Every munro of a signer uses span = munroSpan, so a chunk frame's layout is
+// known when it is written: write() copies the message into its final frames
+// at once, and the caller may reuse its buffer as soon as write() returns.
+import { EventEmitter } from 'eventemitter3'
+import { ErrorCode, MunroError } from '../errors.js'
+import { MAX_SAFE_U64, equalBytes } from '../crypto/bytes.js'
+import { derivePublicKey, signMessage } from '../crypto/ed25519.js'
+import { MerkleTree, leafHash } from '../crypto/merkle.js'
+import { type ChunkFrame, FrameType, type MunroFrame, decodeFrame, encodeFrame } from '../wire/frames.js'
+import { CHUNK_PREFIX_BYTES, isWireSpan, maxChunkPayloadBytes } from '../wire/limits.js'
+import { type MessageFlags, splitMessage } from './chunker.js'
+import { munroSignable } from './signable.js'
+
+export interface StreamSignerOptions {
+  /** The tree's 32-byte ed25519 secret key. */
+  secretKey: Uint8Array
+  /** Its public key (checked against the secret key). */
+  publicKey: Uint8Array
+  /** Largest message write() accepts. Default 4 MiB. */
+  maxMessageBytes?: number
+  /** Chunks per munro, a power of two in 1..1024. Default 32. */
+  munroSpan?: number
+  /** Close an open munro this long after its first chunk. Default 50 ms; Infinity = only when full or flushed. */
+  munroDeadlineMs?: number
+  /** Index of the first chunk; a restarted source continues where it stopped. Default 0. */
+  firstChunkIndex?: number
+  /** Clock for munro timestamps, ms since the Unix epoch. Default Date.now. */
+  now?: () => number
+}
+
+/** One encoded CHUNK frame and its decoded view (byte fields are views into `bytes`). */
+export interface SignedChunk {
+  frame: ChunkFrame
+  bytes: Uint8Array
+}
+
+/** A closed, signed munro: send `frames` in order (the MUNRO frame, then its chunks). */
+export interface SignedMunro {
+  munro: MunroFrame
+  munroBytes: Uint8Array
+  chunks: SignedChunk[]
+  /** munroBytes followed by every chunk's bytes. */
+  frames: Uint8Array[]
+}
+
+export interface StreamSignerEvents {
+  /** A munro was signed. Munros are emitted in index order. */
+  munro: (signed: SignedMunro) => void
+  /** Signing failed; the signer destroyed itself (the stream would have a gap). */
+  error: (err: MunroError) => void
+}
+
+/** Indices of the chunks one write() produced: [first, end). */
+export interface WriteResult {
+  first: number
+  end: number
+}
+
+interface OpenChunk {
+  bytes: Uint8Array
+  leaf: Uint8Array
+}
+
+const DEFAULTS = { maxMessageBytes: 4 * 1024 * 1024, munroSpan: 32, munroDeadlineMs: 50 }
+
+/** Splits, hashes and signs a live stream of messages. See the file comment. */
+export class StreamSigner extends EventEmitter<StreamSignerEvents> {
+  /** The tree key (public key) every munro is signed for. */
+  readonly treeKey: Uint8Array
+  readonly maxMessageBytes: number
+  readonly munroSpan: number
+  readonly munroDeadlineMs: number
+  /** Largest payload of one chunk (fills a CHUNK frame to exactly MAX_FRAME_BYTES). */
+  readonly maxChunkPayload: number
+
+  private readonly secretKey: Uint8Array
+  private readonly now: () => number
+  private next: number
+  private open: OpenChunk[] = []
+  private openStart: number
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private tail: Promise<void> = Promise.resolve()
+  private isDestroyed = false
+
+  constructor(options: StreamSignerOptions) {
+    super()
+    const { secretKey, publicKey } = options
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) {
+      throw new MunroError(ErrorCode.BAD_KEY, 'StreamSigner: publicKey must be 32 bytes')
+    }
+    if (!equalBytes(derivePublicKey(secretKey), publicKey)) {
+      throw new MunroError(ErrorCode.BAD_KEY, 'StreamSigner: publicKey does not belong to secretKey')
+    }
+    this.secretKey = secretKey.slice()
+    this.treeKey = publicKey.slice()
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes
+    this.munroSpan = options.munroSpan ?? DEFAULTS.munroSpan
+    this.munroDeadlineMs = options.munroDeadlineMs ?? DEFAULTS.munroDeadlineMs
+    this.next = options.firstChunkIndex ?? 0
+    this.now = options.now ?? Date.now
+    if (!Number.isSafeInteger(this.maxMessageBytes) || this.maxMessageBytes < 0) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: maxMessageBytes must be a non-negative integer')
+    }
+    if (!isWireSpan(this.munroSpan)) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: munroSpan must be a power of two in 1..1024')
+    }
+    if (!(this.munroDeadlineMs > 0)) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: munroDeadlineMs must be > 0 (Infinity disables it)')
+    }
+    if (!Number.isSafeInteger(this.next) || this.next < 0) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: firstChunkIndex must be an integer in 0..2^53-1')
+    }
+    this.openStart = this.next
+    this.maxChunkPayload = maxChunkPayloadBytes(this.munroSpan)
+  }
+
+  /** Index the next written chunk will get. */
+  get nextIndex(): number {
+    return this.next
+  }
+
+  get destroyed(): boolean {
+    return this.isDestroyed
+  }
+
+  /**
+   * Queues one message. It is copied into its chunk frames before this
+   * returns. Empty messages are allowed (one empty chunk). Throws MunroError
+   * ERR_DESTROYED after destroy(), ERR_MESSAGE_TOO_LARGE over maxMessageBytes.
+   */
+  write(message: Uint8Array, flags?: MessageFlags): WriteResult {
+    if (this.isDestroyed) throw new MunroError(ErrorCode.DESTROYED, 'StreamSigner: write after destroy')
+    if (!(message instanceof Uint8Array)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: message must be a Uint8Array')
+    if (message.length > this.maxMessageBytes) {
+      throw new MunroError(ErrorCode.MESSAGE_TOO_LARGE, `StreamSigner: message of ${message.length} bytes is over ${this.maxMessageBytes}`)
+    }
+    const pieces = splitMessage(message, flags, this.maxChunkPayload)
+    if (this.next + pieces.length > MAX_SAFE_U64) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: chunk index space exhausted')
+    const first = this.next
+    const proofPlaceholder = new Uint8Array(this.proofBytes())
+    for (const piece of pieces) {
+      if (this.open.length === 0) {
+        this.openStart = this.next
+        this.armDeadline()
+      }
+      const index = this.next++
+      // The proof is written in place when the munro closes.
+      const bytes = encodeFrame({
+        type: FrameType.CHUNK,
+        index,
+        munroStart: this.openStart,
+        span: this.munroSpan,
+        flags: piece.flags,
+        proof: proofPlaceholder,
+        payload: piece.payload
+      })
+      const payload = bytes.subarray(bytes.length - piece.payload.length)
+      this.open.push({ bytes, leaf: leafHash(index, piece.flags, payload) })
+      if (this.open.length === this.munroSpan) this.close()
+    }
+    return { first, end: this.next }
+  }
+
+  /** Closes the open munro now (if it has any chunk). */
+  flush(): void {
+    if (this.isDestroyed) throw new MunroError(ErrorCode.DESTROYED, 'StreamSigner: flush after destroy')
+    this.close()
+  }
+
+  /** Resolves once every munro closed so far has been signed and emitted (or dropped by destroy). */
+  settled(): Promise<void> {
+    return this.tail
+  }
+
+  /** Stops the signer: clears the timer, drops the open munro, emits nothing more. Idempotent. */
+  destroy(): void {
+    if (this.isDestroyed) return
+    this.isDestroyed = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.open = []
+  }
+
+  private proofBytes(): number {
+    return (31 - Math.clz32(this.munroSpan)) * 32
+  }
+
+  private armDeadline(): void {
+    if (!Number.isFinite(this.munroDeadlineMs)) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (!this.isDestroyed) this.close()
+    }, this.munroDeadlineMs)
+    // Node: a pending deadline must not keep the process alive on its own.
+    ;(this.timer as { unref?: () => void }).unref?.()
+  }
+
+  private close(): void {
+    if (this.open.length === 0) return
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    const chunks = this.open
+    this.open = []
+    const start = this.openStart
+    const tree = new MerkleTree(
+      chunks.map((c) => c.leaf),
+      this.munroSpan
+    )
+    chunks.forEach((c, p) => c.bytes.set(tree.proof(p), CHUNK_PREFIX_BYTES))
+    // A clock returning fractions or garbage must not make the munro unencodable.
+    const timestamp = Math.min(MAX_SAFE_U64, Math.max(0, Math.floor(this.now()) || 0))
+    const fields = { start, count: chunks.length, span: this.munroSpan, timestamp, root: tree.root }
+    // Sign now (in parallel with earlier munros) but emit strictly in order.
+    const signature = signMessage(this.secretKey, munroSignable(this.treeKey, fields))
+    signature.catch(() => {}) // handled below, in order; avoid an unhandled-rejection warning meanwhile
+    this.tail = this.tail.then(() =>
+      signature.then(
+        (sig) => this.emitMunro({ type: FrameType.MUNRO, ...fields, signature: sig }, chunks),
+        (err: unknown) => this.fail(err)
+      )
+    )
+  }
+
+  private emitMunro(munro: MunroFrame, chunks: OpenChunk[]): void {
+    if (this.isDestroyed) return
+    const munroBytes = encodeFrame(munro)
+    const signedChunks = chunks.map(({ bytes }) => {
+      // Our own frames: decoding gives the metadata as views into the bytes.
+      const decoded = decodeFrame(bytes)
+      if (!decoded.ok || decoded.frame.type !== FrameType.CHUNK) throw new MunroError(ErrorCode.BAD_FRAME, 'StreamSigner: internal frame error')
+      return { frame: decoded.frame, bytes }
+    })
+    const signed: SignedMunro = {
+      munro: (decodeFrame(munroBytes) as { ok: true; frame: MunroFrame }).frame,
+      munroBytes,
+      chunks: signedChunks,
+      frames: [munroBytes, ...signedChunks.map((c) => c.bytes)]
+    }
+    this.safeEmit('munro', signed)
+  }
+
+  private fail(err: unknown): void {
+    if (this.isDestroyed) return
+    const error =
+      err instanceof MunroError ? err : new MunroError(ErrorCode.BAD_KEY, 'StreamSigner: signing failed', { cause: err })
+    this.destroy()
+    this.safeEmit('error', error)
+  }
+
+  // A listener that throws must not break the ordered emit chain; its error
+  // is rethrown in a fresh microtask so it still surfaces.
+  private safeEmit<E extends keyof StreamSignerEvents>(event: E, ...args: Parameters<StreamSignerEvents[E]>): void {
+    try {
+      ;(this.emit as (e: E, ...a: Parameters<StreamSignerEvents[E]>) => boolean)(event, ...args)
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err
+      })
+    }
+  }
+}
