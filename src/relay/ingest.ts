@@ -1,0 +1,79 @@
+// What a viewer does with each frame from its parent, strictly in arrival
+// order: verify it, store it in the buffer (from where children are served),
+// and reassemble messages for the application. Nothing unverified is stored,
+// forwarded or delivered.
+import { FrameType, type ChunkFrame, type MunroFrame } from '../wire/frames.js'
+import type { ChunkVerifier } from '../verify/verifier.js'
+import { MessageReassembler, type ReassembledMessage } from '../verify/reassembler.js'
+import { toBufferedChunk, type StreamBuffer } from './stream-buffer.js'
+
+export interface IngestOptions<Source> {
+  verifier: ChunkVerifier
+  buffer: StreamBuffer
+  maxMessageBytes: number
+  /** A verified chunk entered the buffer: children can be served. */
+  onStored: () => void
+  onMessage: (message: ReassembledMessage) => void
+  /** A frame failed verification; `source` says which parent sent it. */
+  onRejected: (source: Source, code: string, message: string) => void
+  /** Latency of a verified chunk from the source's signature timestamp, in ms. */
+  onLatency: (ms: number) => void
+  now?: () => number
+}
+
+export class Ingest<Source> {
+  private tail: Promise<void> = Promise.resolve()
+  private reassembler: MessageReassembler | null = null
+  private readonly timestamps = new Map<number, number>()
+  private readonly now: () => number
+  private destroyed = false
+  chunksVerified = 0
+  chunksRejected = 0
+
+  constructor(private readonly options: IngestOptions<Source>) {
+    this.now = options.now ?? Date.now
+  }
+
+  push(frame: MunroFrame | ChunkFrame, bytes: Uint8Array, source: Source): void {
+    // Verification is async (WebCrypto); chaining keeps arrival order for the buffer and the reassembler.
+    this.tail = this.tail.then(() => (frame.type === FrameType.MUNRO ? this.munro(frame, bytes, source) : this.chunk(frame, bytes, source)))
+  }
+
+  destroy(): void {
+    this.destroyed = true
+    this.timestamps.clear()
+  }
+
+  private async munro(frame: MunroFrame, bytes: Uint8Array, source: Source): Promise<void> {
+    const verdict = await this.options.verifier.acceptMunro(frame)
+    if (this.destroyed) return
+    if (!verdict.ok) return this.options.onRejected(source, verdict.code, verdict.message)
+    this.options.buffer.addMunro({ start: frame.start, count: frame.count, timestamp: frame.timestamp, frame: bytes })
+    this.timestamps.set(frame.start, frame.timestamp)
+    if (this.timestamps.size > 4096) this.timestamps.delete(this.timestamps.keys().next().value as number)
+  }
+
+  private async chunk(frame: ChunkFrame, bytes: Uint8Array, source: Source): Promise<void> {
+    const verdict = await this.options.verifier.acceptChunk(frame)
+    if (this.destroyed) return
+    if (!verdict.ok) {
+      this.chunksRejected++
+      return this.options.onRejected(source, verdict.code, verdict.message)
+    }
+    this.chunksVerified++
+    const added = this.options.buffer.add(toBufferedChunk(frame, bytes, this.now()))
+    if (added === 'duplicate' || added === 'stale') return
+    const signedAt = this.timestamps.get(frame.munroStart)
+    if (signedAt !== undefined) this.options.onLatency(this.now() - signedAt)
+    this.options.onStored()
+
+    if (!this.reassembler) this.reassembler = new MessageReassembler({ start: frame.index, maxMessageBytes: this.options.maxMessageBytes })
+    else if (added === 'jumped') this.deliver(this.reassembler.skipTo(frame.index))
+    const result = this.reassembler.push(frame)
+    this.deliver(result.messages)
+  }
+
+  private deliver(messages: ReassembledMessage[]): void {
+    for (const m of messages) this.options.onMessage(m)
+  }
+}

@@ -1,0 +1,92 @@
+// The link to our parent: says where we are (handshake), hands every data
+// frame to the ingest pipeline in arrival order, and notices a parent that has
+// gone quiet (no frame, not even a keepalive, for `stallMs`) even when its
+// connection never closed: a frozen tab or a stopped process.
+import { decodeFrame, encodeFrame, FrameType, type ChunkFrame, type MunroFrame, type ResumePoint } from '../wire/frames.js'
+import type { PeerLink } from '../transport/peer-link.js'
+
+export type ParentFailure =
+  /** Silent past the stall time. */
+  | { kind: 'stall' }
+  /** Sent something that failed decoding or verification. */
+  | { kind: 'invalid'; code: string }
+  /** The connection closed or never opened. */
+  | { kind: 'closed'; code: string | undefined }
+
+export interface ParentSessionOptions {
+  treeKey: Uint8Array
+  stallMs: number
+  /** Where we want the stream to continue. Read when the channel opens. */
+  resumePoint: () => ResumePoint
+  /** Each munro or chunk, with its encoded bytes, in arrival order. */
+  onData: (frame: MunroFrame | ChunkFrame, bytes: Uint8Array) => void
+  onFailure: (session: ParentSession, failure: ParentFailure) => void
+}
+
+export class ParentSession {
+  private lastHeard = Date.now()
+  private stallTimer: ReturnType<typeof setInterval> | null = null
+  private destroyed = false
+
+  constructor(
+    readonly peerId: string,
+    readonly link: PeerLink,
+    private readonly options: ParentSessionOptions
+  ) {
+    link.on('open', this.onOpen)
+    link.on('frame', this.onFrame)
+    link.on('close', this.onClose)
+    // Silence counts from the start: a parent that never answers stalls too.
+    this.stallTimer = setInterval(this.checkStall, Math.max(25, options.stallMs / 4))
+  }
+
+  get isOpen(): boolean {
+    return !this.destroyed && this.link.state === 'open'
+  }
+
+  /** Ask the parent to send a range again (it rewinds its cursor). */
+  request(from: number, to: number): void {
+    if (this.isOpen) this.link.send(encodeFrame({ type: FrameType.REQUEST, from, to }))
+  }
+
+  /** Ends the session. Reports nothing: callers that want a failure reported call fail(). */
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.stallTimer) clearInterval(this.stallTimer)
+    this.stallTimer = null
+    this.link.off('open', this.onOpen)
+    this.link.off('frame', this.onFrame)
+    this.link.off('close', this.onClose)
+    this.link.destroy()
+  }
+
+  /** Ends the session and reports why, once. */
+  fail(failure: ParentFailure): void {
+    if (this.destroyed) return
+    this.destroy()
+    this.options.onFailure(this, failure)
+  }
+
+  private readonly onOpen = (): void => {
+    this.lastHeard = Date.now()
+    this.link.send(encodeFrame({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: this.options.resumePoint() }))
+  }
+
+  private readonly onFrame = (bytes: Uint8Array): void => {
+    this.lastHeard = Date.now()
+    const decoded = decodeFrame(bytes)
+    if (!decoded.ok) return this.fail({ kind: 'invalid', code: decoded.code })
+    const frame = decoded.frame
+    if (frame.type === FrameType.MUNRO || frame.type === FrameType.CHUNK) this.options.onData(frame, bytes)
+    // HANDSHAKE, HAVE and KEEPALIVE only prove the parent is alive.
+  }
+
+  private readonly checkStall = (): void => {
+    if (Date.now() - this.lastHeard > this.options.stallMs) this.fail({ kind: 'stall' })
+  }
+
+  private readonly onClose = (err: { code?: string } | undefined): void => {
+    this.fail({ kind: 'closed', code: err?.code })
+  }
+}

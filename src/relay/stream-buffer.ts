@@ -1,0 +1,209 @@
+// The last W of the stream, as verified, still-encoded frames. It is both the
+// repair store (a child that reconnects or falls behind is served from here)
+// and every child's send queue: a child is only a cursor into this buffer, so
+// a slow child costs a number, not a copy of the stream.
+import { ChunkFlag, type ChunkFrame } from '../wire/frames.js'
+
+export interface BufferedChunk {
+  index: number
+  munroStart: number
+  /** The chunk starts a message that is a start point (e.g. a keyframe). */
+  startPoint: boolean
+  /** The chunk belongs to an init segment message. */
+  init: boolean
+  messageStart: boolean
+  messageEnd: boolean
+  /** The encoded CHUNK frame, forwarded as is. */
+  frame: Uint8Array
+  receivedAt: number
+}
+
+export interface BufferedMunro {
+  start: number
+  count: number
+  timestamp: number
+  frame: Uint8Array
+}
+
+export interface StreamBufferOptions {
+  /** Keep at least this much of the stream, by arrival time. */
+  windowMs: number
+  /** Never hold more than this many bytes of frames (oldest go first). */
+  maxBytes: number
+  now?: () => number
+}
+
+export type AddResult = 'added' | 'duplicate' | 'stale' | 'jumped'
+
+/**
+ * Chunks are appended in index order. A chunk beyond the live edge (a new
+ * parent that no longer had what we missed) is accepted as a jump: the hole is
+ * recorded so cursors skip it instead of waiting forever.
+ */
+export class StreamBuffer {
+  private readonly chunks = new Map<number, BufferedChunk>()
+  private readonly munros = new Map<number, BufferedMunro>()
+  /** hole start -> index where data resumes. */
+  private readonly holes = new Map<number, number>()
+  /** The most recent complete init message, kept outside the window so late joiners can start decoding. */
+  private initFrameList: Uint8Array[] = []
+  private pendingInit: Uint8Array[] = []
+  private pendingInitMunro = -1
+  private first = 0
+  private end = 0
+  private bytes = 0
+  private readonly now: () => number
+
+  constructor(private readonly options: StreamBufferOptions) {
+    this.now = options.now ?? Date.now
+  }
+
+  /** Lowest chunk index still held. */
+  get firstIndex(): number {
+    return this.first
+  }
+
+  /** One past the newest chunk held: where live data continues. */
+  get endIndex(): number {
+    return this.end
+  }
+
+  get isEmpty(): boolean {
+    return this.chunks.size === 0
+  }
+
+  get byteSize(): number {
+    return this.bytes
+  }
+
+  get chunkCount(): number {
+    return this.chunks.size
+  }
+
+  /** How much of the stream is held, in ms of arrival time. */
+  get spanMs(): number {
+    const oldest = this.chunks.get(this.first)
+    return oldest ? this.now() - oldest.receivedAt : 0
+  }
+
+  getChunk(index: number): BufferedChunk | undefined {
+    return this.chunks.get(index)
+  }
+
+  getMunro(start: number): BufferedMunro | undefined {
+    return this.munros.get(start)
+  }
+
+  addMunro(munro: BufferedMunro): void {
+    if (this.munros.has(munro.start)) return
+    this.munros.set(munro.start, munro)
+    this.bytes += munro.frame.byteLength
+  }
+
+  add(chunk: BufferedChunk): AddResult {
+    let result: AddResult = 'added'
+    if (this.chunks.size === 0) {
+      this.first = chunk.index
+      this.end = chunk.index
+    } else if (chunk.index < this.end) {
+      return this.chunks.has(chunk.index) ? 'duplicate' : 'stale'
+    } else if (chunk.index > this.end) {
+      this.holes.set(this.end, chunk.index)
+      result = 'jumped'
+    }
+    this.chunks.set(chunk.index, chunk)
+    this.bytes += chunk.frame.byteLength
+    this.end = chunk.index + 1
+    this.trackInit(chunk)
+    this.evict()
+    return result
+  }
+
+  /**
+   * The index a cursor at `index` should read next: itself if held or not
+   * yet arrived, the far side of a hole, or the oldest held chunk if the
+   * cursor fell out of the window (`behind` is then true).
+   */
+  resolve(index: number): { index: number; behind: boolean } {
+    if (index < this.first) return { index: this.first, behind: true }
+    const resumeAt = this.holes.get(index)
+    return { index: resumeAt ?? index, behind: false }
+  }
+
+  /**
+   * Where a newcomer should start: the first chunk of the most recent start
+   * point message, or the live edge if none is held.
+   */
+  latestStartPoint(): number {
+    for (let i = this.end - 1; i >= this.first; i--) {
+      const c = this.chunks.get(i)
+      if (c?.messageStart && c.startPoint) return i
+    }
+    return this.end
+  }
+
+  /**
+   * The newest complete init message as frames (each munro, then its chunks),
+   * to send a newcomer before anything else. Kept outside the window.
+   */
+  initFrames(): readonly Uint8Array[] {
+    return this.initFrameList
+  }
+
+  private trackInit(chunk: BufferedChunk): void {
+    if (!chunk.init) return
+    if (chunk.messageStart) {
+      this.pendingInit = []
+      this.pendingInitMunro = -1
+    }
+    if (chunk.munroStart !== this.pendingInitMunro) {
+      const munro = this.munros.get(chunk.munroStart)
+      if (munro) this.pendingInit.push(munro.frame)
+      this.pendingInitMunro = chunk.munroStart
+    }
+    this.pendingInit.push(chunk.frame)
+    if (chunk.messageEnd) {
+      this.initFrameList = this.pendingInit
+      this.pendingInit = []
+    }
+  }
+
+  private evict(): void {
+    const horizon = this.now() - this.options.windowMs
+    while (this.chunks.size > 1) {
+      const oldest = this.chunks.get(this.first)
+      if (!oldest) {
+        // Inside a hole: hop over it.
+        const resumeAt = this.holes.get(this.first)
+        this.holes.delete(this.first)
+        this.first = resumeAt ?? this.first + 1
+        continue
+      }
+      if (oldest.receivedAt >= horizon && this.bytes <= this.options.maxBytes) break
+      this.chunks.delete(this.first)
+      this.bytes -= oldest.frame.byteLength
+      this.first++
+    }
+    // Munros arrive in order, so the Map's first entries are the oldest; each goes once none of its chunks is held.
+    for (const munro of this.munros.values()) {
+      if (munro.start + munro.count > this.first) break
+      this.munros.delete(munro.start)
+      this.bytes -= munro.frame.byteLength
+    }
+  }
+}
+
+/** The buffer's view of a verified CHUNK frame. */
+export function toBufferedChunk(frame: ChunkFrame, bytes: Uint8Array, receivedAt: number): BufferedChunk {
+  const flags = frame.flags
+  return {
+    index: frame.index,
+    munroStart: frame.munroStart,
+    messageStart: (flags & ChunkFlag.MESSAGE_START) !== 0,
+    messageEnd: (flags & ChunkFlag.MESSAGE_END) !== 0,
+    startPoint: (flags & ChunkFlag.START_POINT) !== 0,
+    init: (flags & ChunkFlag.INIT) !== 0,
+    frame: bytes,
+    receivedAt
+  }
+}

@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { MunroSource, MunroViewer } from '../../src/index.js'
+import { startServer, waitFor, type TestServer } from '../helpers/signaling.js'
+import { allConnected, digest, makeMessages, record, sleep, startSource, startViewers } from '../helpers/tree.js'
+
+let server: TestServer
+let source: MunroSource | undefined
+let viewers: MunroViewer[] = []
+
+afterEach(async () => {
+  for (const v of viewers) v.destroy()
+  source?.destroy()
+  viewers = []
+  source = undefined
+  await server?.close()
+})
+
+describe('tree data plane (Node peers over real WebRTC)', () => {
+  it('delivers every message bit-exact and in order to 30 viewers (k=2, k1=3)', async () => {
+    server = await startServer()
+    source = await startSource(server.url, { k: 2, k1: 3 })
+    viewers = await startViewers(server.url, source.treeId, 30)
+    const logs = viewers.map(record)
+    await allConnected(viewers)
+    expect(Math.max(...viewers.map((v) => v.stats().depth!))).toBeGreaterThanOrEqual(4)
+
+    const messages = makeMessages(120)
+    for (const m of messages) {
+      source.write(m)
+      await sleep(5)
+    }
+    const expected = messages.map(digest)
+    await waitFor(() => logs.every((l) => l.length >= expected.length), 30_000, 'all messages everywhere')
+    for (const log of logs) expect(log).toEqual(expected)
+    for (const v of viewers) expect(v.stats().chunksRejected).toBe(0)
+  })
+})
