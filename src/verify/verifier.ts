@@ -26,7 +26,7 @@ import { ErrorCode, MunroError } from '../errors.js'
 import { equalBytes } from '../crypto/bytes.js'
 import { isValidPublicKey, verifySignature } from '../crypto/ed25519.js'
 import { publicKeyFromTreeId } from '../crypto/keys.js'
-import { VerifiedTree, leafHash } from '../crypto/merkle.js'
+import { VerifiedTree, leafHashAsync } from '../crypto/merkle.js'
 import { type ChunkFrame, FrameType, type HandshakeFrame, type MunroFrame } from '../wire/frames.js'
 import { munroSignable } from '../sign/signable.js'
 
@@ -74,7 +74,7 @@ interface Candidate {
 interface Waiter {
   frame: ChunkFrame
   expires: number
-  resolve: (result: VerifyResult) => void
+  resolve: (result: VerifyResult | Promise<VerifyResult>) => void
 }
 
 const OK: VerifyResult = Object.freeze({ ok: true })
@@ -224,7 +224,7 @@ export class ChunkVerifier {
     if (this.isDestroyed) return Promise.resolve(reject(ErrorCode.DESTROYED, 'verifier destroyed'))
     if (frame.munroStart < this.evictedBelow) return Promise.resolve(reject(ErrorCode.STALE_CHUNK, 'chunk of an evicted munro'))
     const entry = this.accepted.get(frame.munroStart)
-    if (entry) return Promise.resolve(this.checkChunk(entry, frame))
+    if (entry) return this.checkChunk(entry, frame)
     const candidates = this.inflight.get(frame.munroStart)
     if (candidates) {
       // Its munro is being verified: wait for that, then look again.
@@ -309,11 +309,12 @@ export class ChunkVerifier {
 
   // ---------------------------------------------------------- chunks
 
-  private checkChunk({ munro, tree }: Accepted, frame: ChunkFrame): VerifyResult {
+  private async checkChunk({ munro, tree }: Accepted, frame: ChunkFrame): Promise<VerifyResult> {
     if (frame.span !== munro.span) return reject(ErrorCode.BAD_PROOF, 'chunk span differs from its signed munro')
     const position = frame.index - munro.start
     if (position >= munro.count) return reject(ErrorCode.BAD_PROOF, 'chunk position past its munro chunk count')
-    const leaf = leafHash(frame.index, frame.flags, frame.payload)
+    const leaf = await leafHashAsync(frame.index, frame.flags, frame.payload)
+    // The tree check is synchronous, so concurrent chunks of one munro cannot interleave in it.
     return tree.verify(position, leaf, frame.proof) ? OK : reject(ErrorCode.BAD_PROOF, 'chunk proof does not lead to the signed root')
   }
 

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import vectors from '../../vectors/merkle.json' with { type: 'json' }
 import { bytesToHex, hexToBytes } from '../../../src/crypto/bytes.js'
-import { MerkleTree, VerifiedTree, innerHash, leafHash, rootFromProof, spanDepth } from '../../../src/crypto/merkle.js'
+import {
+  MerkleTree,
+  NATIVE_LEAF_HASH_MIN_BYTES,
+  VerifiedTree,
+  innerHash,
+  leafHash,
+  leafHashAsync,
+  rootFromProof,
+  spanDepth
+} from '../../../src/crypto/merkle.js'
 import { ErrorCode } from '../../../src/errors.js'
 
 // An independent reference built on node:crypto, straight from the spec text.
@@ -42,6 +51,26 @@ describe('merkle: committed vectors', () => {
       })
     })
   }
+})
+
+describe('merkle: native and JS leaf hashes agree', () => {
+  it('at every size class and index', async () => {
+    for (const size of [0, 1, NATIVE_LEAF_HASH_MIN_BYTES - 1, NATIVE_LEAF_HASH_MIN_BYTES, 16_197]) {
+      for (const index of [0, 2 ** 32 + 3, Number.MAX_SAFE_INTEGER]) {
+        const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7 + size) & 255)
+        const expected = refLeaf(index, 0x0b, payload).toString('hex')
+        expect(bytesToHex(leafHash(index, 0x0b, payload))).toBe(expected)
+        expect(bytesToHex(await leafHashAsync(index, 0x0b, payload))).toBe(expected)
+      }
+    }
+    // Many at once: the native path reuses one scratch buffer, which must be safe.
+    const payloads = Array.from({ length: 40 }, (_, i) => new Uint8Array(NATIVE_LEAF_HASH_MIN_BYTES + i * 997).fill(i))
+    const hashes = await Promise.all(payloads.map((p, i) => leafHashAsync(i, 1, p)))
+    hashes.forEach((h, i) => expect(bytesToHex(h)).toBe(refLeaf(i, 1, payloads[i]!).toString('hex')))
+    const huge = new Uint8Array(100_000).fill(9)
+    expect(bytesToHex(await leafHashAsync(3, 2, huge))).toBe(refLeaf(3, 2, huge).toString('hex'))
+    await expect(leafHashAsync(-1, 0, new Uint8Array(5000))).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT })
+  })
 })
 
 describe('merkle: domain separation', () => {
