@@ -20,8 +20,8 @@
 // once and retry yourself). Pending chunks keep their payload views alive.
 //
 // Memory is bounded: at most maxMunros verified munros (the lowest are
-// evicted; everything below the eviction floor is stale) and maxPendingChunks
-// waiting chunks.
+// evicted; everything below the eviction floor is stale), maxPendingChunks
+// waiting chunks and maxInflightMunros signature checks at once.
 import { ErrorCode, MunroError } from '../errors.js'
 import { equalBytes } from '../crypto/bytes.js'
 import { isValidPublicKey, verifySignature } from '../crypto/ed25519.js'
@@ -50,6 +50,8 @@ export interface ChunkVerifierOptions {
   pendingTimeoutMs?: number
   /** Verified munros kept. Default 1024 (32 Ki chunks at span 32). */
   maxMunros?: number
+  /** Distinct munros whose signature check may run at once (bounds a flood of bogus munros). Default 64. */
+  maxInflightMunros?: number
 }
 
 interface Munro {
@@ -78,7 +80,7 @@ interface Waiter {
 }
 
 const OK: VerifyResult = Object.freeze({ ok: true })
-const DEFAULTS = { maxAgeMs: 120_000, maxFutureMs: 30_000, maxPendingChunks: 256, pendingTimeoutMs: 10_000, maxMunros: 1024 }
+const DEFAULTS = { maxAgeMs: 120_000, maxFutureMs: 30_000, maxPendingChunks: 256, pendingTimeoutMs: 10_000, maxMunros: 1024, maxInflightMunros: 64 }
 
 function reject(code: ErrorCode, message: string): VerifyResult {
   return { ok: false, code, message }
@@ -117,6 +119,8 @@ export class ChunkVerifier {
   private readonly maxPendingChunks: number
   private readonly pendingTimeoutMs: number
   private readonly maxMunros: number
+  private readonly maxInflightMunros: number
+  private inflightTotal = 0
 
   private readonly accepted = new Map<number, Accepted>()
   private readonly starts: number[] = [] // accepted starts, ascending
@@ -145,6 +149,7 @@ export class ChunkVerifier {
     this.maxPendingChunks = options.maxPendingChunks ?? DEFAULTS.maxPendingChunks
     this.pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs
     this.maxMunros = options.maxMunros ?? DEFAULTS.maxMunros
+    this.maxInflightMunros = options.maxInflightMunros ?? DEFAULTS.maxInflightMunros
     for (const [name, value] of Object.entries({
       maxAgeMs: this.maxAgeMs,
       maxFutureMs: this.maxFutureMs,
@@ -153,8 +158,8 @@ export class ChunkVerifier {
     })) {
       if (!(value >= 0)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, `ChunkVerifier: ${name} must be >= 0`)
     }
-    if (!Number.isInteger(this.maxMunros) || this.maxMunros < 1) {
-      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'ChunkVerifier: maxMunros must be an integer >= 1')
+    if (!Number.isInteger(this.maxMunros) || this.maxMunros < 1 || !Number.isInteger(this.maxInflightMunros) || this.maxInflightMunros < 1) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'ChunkVerifier: maxMunros and maxInflightMunros must be integers >= 1')
     }
   }
 
@@ -189,7 +194,8 @@ export class ChunkVerifier {
   /**
    * Accepts a MUNRO frame if its timestamp is in the window and its signature
    * verifies. Codes: ERR_STALE_MUNRO, ERR_FUTURE_MUNRO, ERR_BAD_SIGNATURE,
-   * ERR_MUNRO_CONFLICT, ERR_DESTROYED.
+   * ERR_MUNRO_CONFLICT, ERR_PENDING_FULL (too many distinct munros being
+   * checked at once), ERR_DESTROYED.
    */
   acceptMunro(frame: MunroFrame): Promise<VerifyResult> {
     if (this.isDestroyed) return Promise.resolve(reject(ErrorCode.DESTROYED, 'verifier destroyed'))
@@ -202,11 +208,17 @@ export class ChunkVerifier {
     const candidates = this.inflight.get(frame.start) ?? []
     const same = candidates.find((c) => sameMunro(c.munro, frame))
     if (same) return same.verdict
+    if (this.inflightTotal >= this.maxInflightMunros) {
+      return Promise.resolve(reject(ErrorCode.PENDING_FULL, `${this.inflightTotal} munro signatures are already being checked`))
+    }
     const munro = copyMunro(frame)
     const candidate: Candidate = { munro, verdict: this.verifyMunro(munro) }
     candidates.push(candidate)
     this.inflight.set(munro.start, candidates)
+    this.inflightTotal++
     void candidate.verdict.then(() => {
+      if (this.isDestroyed) return
+      this.inflightTotal--
       const list = this.inflight.get(munro.start)
       const rest = list?.filter((c) => c !== candidate) ?? []
       if (rest.length > 0) this.inflight.set(munro.start, rest)
@@ -245,6 +257,7 @@ export class ChunkVerifier {
     this.accepted.clear()
     this.starts.length = 0
     this.inflight.clear()
+    this.inflightTotal = 0
     for (const w of waiting) w.resolve(reject(ErrorCode.DESTROYED, 'verifier destroyed'))
   }
 

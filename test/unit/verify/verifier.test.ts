@@ -146,6 +146,15 @@ describe('ChunkVerifier: rejects, with exact codes', () => {
     expect(code(await make(pk, { maxPendingChunks: 0 }).acceptChunk(m1.chunks[0]!.frame))).toBe(ErrorCode.UNKNOWN_MUNRO)
   })
 
+  it('too many distinct munros being checked at once: ERR_PENDING_FULL', async () => {
+    const v = make(pk, { maxInflightMunros: 1 })
+    const first = v.acceptMunro(m0.munro)
+    expect(v.acceptMunro(munroOf(m0.munroBytes))).toBe(first) // an identical copy shares the check
+    expect(code(await v.acceptMunro(m1.munro))).toBe(ErrorCode.PENDING_FULL)
+    expect(code(await first)).toBe('ok')
+    expect(code(await v.acceptMunro(m1.munro))).toBe('ok')
+  })
+
   it('a munro that never comes: ERR_UNKNOWN_MUNRO after pendingTimeoutMs', async () => {
     vi.useFakeTimers()
     const v = make(pk, { pendingTimeoutMs: 1000 })
