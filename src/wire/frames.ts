@@ -2,6 +2,20 @@
 //
 //   frame = u8 version || u8 type || body        (all integers big-endian)
 //
+//   type          body                                                    size
+//   1 HANDSHAKE   treeKey[32] u8 resumeKind(0 index, 1 latest) u64 index  43
+//   2 MUNRO       u64 start u32 count u32 span u64 timestampMs             122
+//                 root[32] signature[64]
+//   3 CHUNK       u64 index u64 munroStart u32 span u8 flags              27 + 32*log2(span)
+//                 proof[32*log2(span)] u32 payloadLength payload           + payload
+//   4 HAVE        u64 from u64 to      (half-open, from < to)             18
+//   5 REQUEST     u64 from u64 to      (half-open, from < to)             18
+//   6 KEEPALIVE   u64 timestampMs                                         10
+//
+// u64 fields carry at most 2^53 - 1. Spans are powers of two up to 1024; a
+// munro's count is 1..span; a chunk's index lies in [munroStart, munroStart +
+// span). A frame is at most MAX_FRAME_BYTES (16384) bytes.
+//
 // Decoding reads untrusted bytes on every relay hop, so it never throws, never
 // allocates more than the frame object (hashes, signature, proof and payload
 // are subarrays of the input: keep the input alive and unmodified while the
