@@ -23,6 +23,12 @@ export interface SourceOptions extends PeerOptions {
   munroSpan?: number
   /** Sign an unfinished munro after this long, bounding latency at low bitrates. Default 50 ms. */
   munroDeadlineMs?: number
+  /**
+   * While the application writes nothing, sign an empty heartbeat chunk this
+   * often, so viewers can tell a quiet stream from a parent that withholds
+   * data. Keep it well under the viewers' `stallMs`. Default 500 ms.
+   */
+  heartbeatMs?: number
 }
 
 export interface SourceEvents {
@@ -54,6 +60,8 @@ export class MunroSource extends EventEmitter<SourceEvents> {
   private readonly signer: StreamSigner
   private readonly peer: TreePeer
   private readonly statsTimer: ReturnType<typeof setInterval> | null
+  private readonly heartbeatTimer: ReturnType<typeof setInterval>
+  private wroteSinceHeartbeat = false
   private messagesWritten = 0
   private destroyed = false
 
@@ -93,6 +101,10 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     this.peer.on('tree-ended', (ended) => this.emit('tree-ended', ended))
     this.peer.applyPlacement(placement)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.wroteSinceHeartbeat) this.signer.heartbeat()
+      this.wroteSinceHeartbeat = false
+    }, options.heartbeatMs ?? 500)
   }
 
   get children(): string[] {
@@ -110,6 +122,7 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
     if (!(bytes instanceof Uint8Array)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'write() takes a Uint8Array or a string')
     this.signer.write(bytes, flags)
+    this.wroteSinceHeartbeat = true
     this.messagesWritten++
   }
 
@@ -137,6 +150,7 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     if (this.destroyed) return
     this.destroyed = true
     if (this.statsTimer) clearInterval(this.statsTimer)
+    clearInterval(this.heartbeatTimer)
     this.signer.destroy()
     void this.signaling.leaveTree(this.treeId).catch(() => undefined).finally(() => this.signaling.destroy())
     this.peer.destroy()

@@ -90,7 +90,8 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     super()
     const o = resolvePeerOptions(options)
     this.readableHighWaterMark = options.readableHighWaterMark ?? 1024
-    this.verifier = new ChunkVerifier({ publicKey: treeKey, maxAgeMs: options.maxAgeMs ?? 600_000, maxFutureMs: options.maxFutureMs })
+    // A parent always sends a munro before its chunks, so a chunk of an unknown munro is an error, not early.
+    this.verifier = new ChunkVerifier({ publicKey: treeKey, maxAgeMs: options.maxAgeMs ?? 600_000, maxFutureMs: options.maxFutureMs, maxPendingChunks: 0 })
     this.peer = new TreePeer({
       signaling,
       treeId,
@@ -102,16 +103,22 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
       keepaliveMs: o.keepaliveMs,
       stallMs: o.stallMs,
       connectTimeoutMs: o.connectTimeoutMs,
-      onParentData: (frame, bytes, from) => this.ingest.push(frame, bytes, from)
+      onParentData: (frame, bytes, from) => this.ingest.push(frame, bytes, from),
+      resumeHint: () => this.ingest.firstVerifiedIndex
     })
     this.ingest = new Ingest<ParentSession>({
       verifier: this.verifier,
       buffer: this.peer.buffer,
       maxMessageBytes: o.maxMessageBytes,
-      onStored: () => this.peer.pumpChildren(),
+      onStored: (from) => {
+        from.noteProgress()
+        this.peer.pumpChildren()
+      },
+      onProgress: (from) => from.noteProgress(),
       onMessage: this.onMessage,
       onRejected: this.onRejected,
-      onLatency: (ms) => this.latency.add(ms)
+      onLatency: (ms) => this.latency.add(ms),
+      isLive: (from) => from.isOpen
     })
     this.peer.on('parent-changed', (id) => this.emit('parent-changed', id))
     this.peer.on('parent-connected', (id) => this.emit('parent-connected', id))

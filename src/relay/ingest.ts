@@ -11,13 +11,17 @@ export interface IngestOptions<Source> {
   verifier: ChunkVerifier
   buffer: StreamBuffer
   maxMessageBytes: number
-  /** A verified chunk entered the buffer: children can be served. */
-  onStored: () => void
+  /** A verified chunk from `source` entered the buffer: children can be served. */
+  onStored: (source: Source) => void
   onMessage: (message: ReassembledMessage) => void
   /** A frame failed verification; `source` says which parent sent it. */
   onRejected: (source: Source, code: string, message: string) => void
   /** Latency of a verified chunk from the source's signature timestamp, in ms. */
   onLatency: (ms: number) => void
+  /** False once a parent was dropped: what it still had queued here is discarded unread. */
+  isLive: (source: Source) => boolean
+  /** A verified chunk we already had arrived (a parent catching us up): the parent is alive. */
+  onProgress?: (source: Source) => void
   now?: () => number
 }
 
@@ -29,6 +33,8 @@ export class Ingest<Source> {
   private destroyed = false
   chunksVerified = 0
   chunksRejected = 0
+  /** Start of the first munro that verified: a position in the stream we can trust. */
+  firstVerifiedIndex: number | undefined
 
   constructor(private readonly options: IngestOptions<Source>) {
     this.now = options.now ?? Date.now
@@ -36,7 +42,10 @@ export class Ingest<Source> {
 
   push(frame: MunroFrame | ChunkFrame, bytes: Uint8Array, source: Source): void {
     // Verification is async (WebCrypto); chaining keeps arrival order for the buffer and the reassembler.
-    this.tail = this.tail.then(() => (frame.type === FrameType.MUNRO ? this.munro(frame, bytes, source) : this.chunk(frame, bytes, source)))
+    this.tail = this.tail.then(() => {
+      if (this.destroyed || !this.options.isLive(source)) return
+      return frame.type === FrameType.MUNRO ? this.munro(frame, bytes, source) : this.chunk(frame, bytes, source)
+    })
   }
 
   destroy(): void {
@@ -48,6 +57,7 @@ export class Ingest<Source> {
     const verdict = await this.options.verifier.acceptMunro(frame)
     if (this.destroyed) return
     if (!verdict.ok) return this.options.onRejected(source, verdict.code, verdict.message)
+    this.firstVerifiedIndex ??= frame.start
     this.options.buffer.addMunro({ start: frame.start, count: frame.count, timestamp: frame.timestamp, frame: bytes })
     this.timestamps.set(frame.start, frame.timestamp)
     if (this.timestamps.size > 4096) this.timestamps.delete(this.timestamps.keys().next().value as number)
@@ -62,10 +72,13 @@ export class Ingest<Source> {
     }
     this.chunksVerified++
     const added = this.options.buffer.add(toBufferedChunk(frame, bytes, this.now()))
-    if (added === 'duplicate' || added === 'stale') return
+    if (added === 'duplicate' || added === 'stale') {
+      this.options.onProgress?.(source)
+      return
+    }
     const signedAt = this.timestamps.get(frame.munroStart)
     if (signedAt !== undefined) this.options.onLatency(this.now() - signedAt)
-    this.options.onStored()
+    this.options.onStored(source)
 
     if (!this.reassembler) this.reassembler = new MessageReassembler({ start: frame.index, maxMessageBytes: this.options.maxMessageBytes })
     else if (added === 'jumped') this.deliver(this.reassembler.skipTo(frame.index))

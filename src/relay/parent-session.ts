@@ -1,7 +1,9 @@
 // The link to our parent: says where we are (handshake), hands every data
-// frame to the ingest pipeline in arrival order, and notices a parent that has
-// gone quiet (no frame, not even a keepalive, for `stallMs`) even when its
-// connection never closed: a frozen tab or a stopped process.
+// frame to the ingest pipeline in arrival order, and notices a parent that
+// delivers no verified chunk for `stallMs` even though its connection never
+// closed: a frozen tab, a stopped process, or a relay that withholds data
+// while still answering keepalives. The source signs a heartbeat chunk when
+// idle, so a quiet stream never looks like a stalled parent.
 import { decodeFrame, encodeFrame, FrameType, type ChunkFrame, type MunroFrame, type ResumePoint } from '../wire/frames.js'
 import type { PeerLink } from '../transport/peer-link.js'
 
@@ -24,7 +26,8 @@ export interface ParentSessionOptions {
 }
 
 export class ParentSession {
-  private lastHeard = Date.now()
+  /** When the last verified chunk from this parent was stored (or the session began). */
+  private lastProgress = Date.now()
   private stallTimer: ReturnType<typeof setInterval> | null = null
   private destroyed = false
 
@@ -42,6 +45,11 @@ export class ParentSession {
 
   get isOpen(): boolean {
     return !this.destroyed && this.link.state === 'open'
+  }
+
+  /** A chunk from this parent verified and was stored. */
+  noteProgress(): void {
+    this.lastProgress = Date.now()
   }
 
   /** Ask the parent to send a range again (it rewinds its cursor). */
@@ -69,21 +77,19 @@ export class ParentSession {
   }
 
   private readonly onOpen = (): void => {
-    this.lastHeard = Date.now()
     this.link.send(encodeFrame({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: this.options.resumePoint() }))
   }
 
   private readonly onFrame = (bytes: Uint8Array): void => {
-    this.lastHeard = Date.now()
     const decoded = decodeFrame(bytes)
     if (!decoded.ok) return this.fail({ kind: 'invalid', code: decoded.code })
     const frame = decoded.frame
     if (frame.type === FrameType.MUNRO || frame.type === FrameType.CHUNK) this.options.onData(frame, bytes)
-    // HANDSHAKE, HAVE and KEEPALIVE only prove the parent is alive.
+    // HANDSHAKE, HAVE and KEEPALIVE need no action: liveness is judged by verified data.
   }
 
   private readonly checkStall = (): void => {
-    if (Date.now() - this.lastHeard > this.options.stallMs) this.fail({ kind: 'stall' })
+    if (Date.now() - this.lastProgress > this.options.stallMs) this.fail({ kind: 'stall' })
   }
 
   private readonly onClose = (err: { code?: string } | undefined): void => {

@@ -25,6 +25,8 @@ export interface TreePeerOptions {
   connectTimeoutMs: number
   /** Only for viewers: where frames from the parent go. */
   onParentData?: (frame: MunroFrame | ChunkFrame, bytes: Uint8Array, from: ParentSession) => void
+  /** A verified stream position to resume from while the buffer is still empty. */
+  resumeHint?: () => number | undefined
 }
 
 export interface TreePeerEvents {
@@ -55,6 +57,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private readonly pendingSignals: RelayedSignal[] = []
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
   private parentAttempts = 0
+  private hadParent = false
   private closedBytesIn = 0
   private closedBytesOut = 0
   private destroyed = false
@@ -174,8 +177,19 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     this.parent = null
   }
 
+  /**
+   * Where the next parent should start. Our first parent picks (its latest
+   * start point). After that, with data: right after our last chunk. Without
+   * any (the first parent failed before delivering): from the first verified
+   * position we saw, or everything the new parent holds, so nothing is lost.
+   */
   private resumePoint(): ResumePoint {
-    return this.buffer.isEmpty ? { kind: 'latest' } : { kind: 'index', index: this.buffer.endIndex }
+    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex }
+    if (!this.hadParent) {
+      this.hadParent = true
+      return { kind: 'latest' }
+    }
+    return { kind: 'index', index: this.options.resumeHint?.() ?? 0 }
   }
 
   private readonly onParentFailure = (session: ParentSession, failure: ParentFailure): void => {

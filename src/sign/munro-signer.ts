@@ -18,7 +18,7 @@ import { derivePublicKey, signMessage } from '../crypto/ed25519.js'
 import { MerkleTree, leafHashAsync } from '../crypto/merkle.js'
 import { type ChunkFrame, FrameType, type MunroFrame, decodeFrame, encodeFrame } from '../wire/frames.js'
 import { CHUNK_PREFIX_BYTES, isWireSpan, maxChunkPayloadBytes } from '../wire/limits.js'
-import { type MessageFlags, splitMessage } from './chunker.js'
+import { type ChunkPiece, type MessageFlags, splitMessage } from './chunker.js'
 import { munroSignable } from './signable.js'
 
 export interface StreamSignerOptions {
@@ -147,7 +147,20 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     if (message.length > this.maxMessageBytes) {
       throw new MunroError(ErrorCode.MESSAGE_TOO_LARGE, `StreamSigner: message of ${message.length} bytes is over ${this.maxMessageBytes}`)
     }
-    const pieces = splitMessage(message, flags, this.maxChunkPayload)
+    return this.append(splitMessage(message, flags, this.maxChunkPayload))
+  }
+
+  /**
+   * Appends one empty chunk outside any message (no flags): a signed sign of
+   * life while the application writes nothing, so viewers can tell a quiet
+   * stream from a parent that withholds data. Reassemblers skip it.
+   */
+  heartbeat(): WriteResult {
+    if (this.isDestroyed) throw new MunroError(ErrorCode.DESTROYED, 'StreamSigner: heartbeat after destroy')
+    return this.append([{ flags: 0, payload: new Uint8Array(0) }])
+  }
+
+  private append(pieces: ChunkPiece[]): WriteResult {
     if (this.next + pieces.length > MAX_SAFE_U64) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: chunk index space exhausted')
     const first = this.next
     const proofPlaceholder = new Uint8Array(this.proofBytes())

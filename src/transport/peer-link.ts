@@ -47,10 +47,15 @@ export const PEER_LINK_DEFAULTS = {
 export const MAX_HIGH_WATER_MARK = 8 * 1024 * 1024
 
 /**
- * Only where the data channel has no `bufferedamountlow` event (node-webrtc,
- * i.e. @roamhq/wrtc, has `bufferedAmount` but never fires the event): while a
- * link waits for its buffer to drain, it checks `bufferedAmount` this often.
- * Browsers always take the event path and never run this timer.
+ * The fallback path, for data channels without a `bufferedamountlow` event:
+ * node-webrtc (@roamhq/wrtc) has `bufferedAmount` but never fires the event.
+ * Browsers always take the event path and never run the fallback's timers.
+ * - While a link waits for its buffer to drain, it checks `bufferedAmount` this often.
+ * - node-webrtc also updates `bufferedAmount` late: from its own threads, seen
+ *   by JS only between turns of the event loop. Within one synchronous burst it
+ *   reads stale (a tight loop of 4 KiB sends can hand it 400 MB while it still
+ *   reads 0), so the link counts bytes written since the event loop last turned
+ *   as buffered until the next turn (see #unsettled).
  */
 const FALLBACK_POLL_MS = 5
 
@@ -130,8 +135,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   #state: PeerLinkState = 'connecting'
   #peer: Peer | null
   #channel: RTCDataChannel | null = null
-  /** Whether #channel fires `bufferedamountlow`; if not, the fallback poll runs while waiting. */
+  /** Whether #channel fires `bufferedamountlow`; if not, the fallback path is taken (see FALLBACK_POLL_MS). */
   #lowEventSupported = false
+  /** Fallback path only: bytes written since the event loop last turned; always 0 in browsers. */
+  #unsettled = 0
+  #settleTimer: ReturnType<typeof setTimeout> | null = null
   readonly #queue: FrameQueue
   /** send() returned false and `drain` has not been emitted since. */
   #needDrain = false
@@ -212,9 +220,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.#queue.bytes
   }
 
-  /** The data channel's own send buffer, in bytes; 0 before open and after close. */
+  /**
+   * The data channel's send buffer, in bytes: its `bufferedAmount` (plus, on the
+   * fallback path, bytes written since the event loop last turned); 0 before
+   * open and after close.
+   */
   get bufferedAmount(): number {
-    return this.#channel?.bufferedAmount ?? 0
+    return this.#channel === null ? 0 : this.#buffered(this.#channel)
   }
 
   /** Bytes of frames handed to the data channel. */
@@ -275,7 +287,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       throw new PeerLinkError(PeerLinkErrorCode.FRAME_TOO_LARGE, `frame must be at most ${this.maxFrameBytes} bytes, got ${length}`)
     }
     const channel = this.#channel
-    if (channel !== null && this.#queue.length === 0 && channel.bufferedAmount < this.highWaterMark) {
+    if (channel !== null && this.#queue.length === 0 && this.#buffered(channel) < this.highWaterMark) {
       try {
         channel.send(frame as Uint8Array<ArrayBuffer>)
       } catch (err) {
@@ -283,7 +295,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         return false
       }
       this.#bytesSent += length
-      if (channel.bufferedAmount < this.highWaterMark) return true
+      if (!this.#lowEventSupported) this.#unsettle(length)
+      if (this.#buffered(channel) < this.highWaterMark) return true
       this.#waitForDrain()
       return false
     }
@@ -311,6 +324,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer)
     this.#connectTimer = null
     this.#stopPoll()
+    if (this.#settleTimer !== null) clearTimeout(this.#settleTimer)
+    this.#settleTimer = null
+    this.#unsettled = 0
     for (const dispose of this.#disposers) dispose()
     this.#disposers = []
 
@@ -394,16 +410,17 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     const channel = this.#channel!
     const queue = this.#queue
     try {
-      while (queue.length > 0 && channel.bufferedAmount < this.highWaterMark) {
+      while (queue.length > 0 && this.#buffered(channel) < this.highWaterMark) {
         const frame = queue.shift()!
         channel.send(frame as Uint8Array<ArrayBuffer>)
         this.#bytesSent += frame.byteLength
+        if (!this.#lowEventSupported) this.#unsettle(frame.byteLength)
       }
     } catch (err) {
       this.destroy(toPeerLinkError(err, 'ERR_DATA_CHANNEL'))
       return
     }
-    if (queue.length === 0 && this.#needDrain && channel.bufferedAmount <= this.lowWaterMark) {
+    if (queue.length === 0 && this.#needDrain && this.#buffered(channel) <= this.lowWaterMark) {
       this.#needDrain = false
       this.#stopPoll()
       this.#emit('drain')
@@ -416,10 +433,25 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
   }
 
+  #buffered(channel: RTCDataChannel): number {
+    return channel.bufferedAmount + this.#unsettled
+  }
+
+  /** Fallback path: counts `bytes` as buffered until the event loop turns. */
+  #unsettle(bytes: number): void {
+    this.#unsettled += bytes
+    if (this.#settleTimer !== null) return
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = null
+      this.#unsettled = 0
+    }, 0)
+    unref(this.#settleTimer)
+  }
+
   #startPoll(): void {
     if (this.#pollTimer !== null) return
     this.#pollTimer = setInterval(() => {
-      if (this.#channel !== null && this.#channel.bufferedAmount <= this.lowWaterMark) this.#flush()
+      if (this.#channel !== null && this.#buffered(this.#channel) <= this.lowWaterMark) this.#flush()
     }, FALLBACK_POLL_MS)
     unref(this.#pollTimer)
   }

@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { joinTree, type MunroSource, type MunroViewer, type RejectedChunk } from '../../src/index.js'
+import { startServer, waitFor, type TestServer } from '../helpers/signaling.js'
+import { startHostilePeer, type Attack, type HostilePeer } from '../helpers/hostile-peer.js'
+import { allConnected, digest, FAST, makeMessages, record, sleep, startSource } from '../helpers/tree.js'
+
+let server: TestServer
+let source: MunroSource | undefined
+let hostile: HostilePeer | undefined
+let viewers: MunroViewer[] = []
+
+afterEach(async () => {
+  for (const v of viewers) v.destroy()
+  hostile?.destroy()
+  source?.destroy()
+  viewers = []
+  hostile = undefined
+  source = undefined
+  await server?.close()
+})
+
+const cases: [Attack, string][] = [
+  ['flip-bits', 'ERR_BAD_PROOF'],
+  ['replay-munro', 'ERR_BAD_SIGNATURE'],
+  ['foreign-key', 'ERR_BAD_SIGNATURE'],
+  ['withhold', 'stall']
+]
+
+describe('hostile relay', () => {
+  it.each(cases)('children of a peer that attacks with %s detect it (%s), report it, move, and miss nothing', async (attack, expected) => {
+    server = await startServer()
+    source = await startSource(server.url, { k: 2, k1: 2 })
+    const treeId = source.treeId
+    // BFS: v0 and the hostile peer under the source; the hostile peer's children are the 4th and 5th viewers.
+    viewers.push(await joinTree(treeId, { signal: server.url, ...FAST }))
+    hostile = await startHostilePeer(server.url, treeId, attack)
+    for (let i = 0; i < 10; i++) viewers.push(await joinTree(treeId, { signal: server.url, ...FAST }))
+    const logs = viewers.map(record)
+    await allConnected(viewers)
+
+    const victims = viewers.filter((v) => v.placement!.parent === hostile!.peerId)
+    expect(victims.length).toBe(2)
+    const rejections: RejectedChunk[] = []
+    const stalls: string[] = []
+    for (const v of victims) {
+      v.on('chunk-rejected', (r) => rejections.push(r))
+      v.on('stall', (id) => stalls.push(id))
+    }
+
+    const messages = makeMessages(100)
+    for (const m of messages) {
+      source.write(m)
+      await sleep(15)
+    }
+    const want = messages.map(digest)
+    await waitFor(() => logs.every((l) => l.length >= want.length), 30_000, 'every honest viewer to have every message')
+    for (const log of logs) expect(log).toEqual(want)
+
+    if (expected === 'stall') {
+      expect(stalls.filter((id) => id === hostile!.peerId).length).toBeGreaterThanOrEqual(victims.length)
+    } else {
+      expect(rejections.length).toBeGreaterThanOrEqual(victims.length)
+      for (const r of rejections) expect(r).toMatchObject({ code: expected, parentId: hostile.peerId })
+    }
+    // Reported to the server, moved away, and nothing forged was ever delivered.
+    for (const v of victims) expect(v.placement!.parent).not.toBe(hostile.peerId)
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    const reason = expected === 'stall' ? 'unresponsive' : 'invalid-data'
+    expect(Number(metrics.match(new RegExp(`munro_reports_total\\{reason="${reason}"\\} (\\d+)`))?.[1] ?? 0)).toBeGreaterThanOrEqual(victims.length)
+  })
+})
