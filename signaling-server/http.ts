@@ -22,11 +22,13 @@ const CONTENT_TYPES: Record<string, string> = {
 export interface HttpRoutesOptions {
   metrics: ServerMetrics
   health: () => Record<string, unknown>
+  /** The shape of one tree, or undefined if there is no such tree. */
+  tree: (treeId: string) => Promise<unknown | undefined>
   staticDir?: string
 }
 
 /**
- * Returns a request handler for /healthz, /metrics and static files. It
+ * Returns a request handler for /healthz, /metrics, /trees/<id> and static files. It
  * answers true when it handled the request, so it can be mounted beside an
  * application's own routes on a shared http server.
  */
@@ -41,6 +43,13 @@ export function createHttpRoutes(options: HttpRoutesOptions): (req: IncomingMess
     }
     if (url.pathname === '/metrics') {
       send(res, 200, options.metrics.registry.contentType, await options.metrics.registry.metrics())
+      return true
+    }
+    const treeMatch = /^\/trees\/([A-Za-z0-9_-]{43})$/.exec(url.pathname)
+    if (treeMatch) {
+      const tree = await options.tree(treeMatch[1]!)
+      if (tree === undefined) send(res, 404, 'application/json', JSON.stringify({ error: 'ERR_TREE_NOT_FOUND' }))
+      else send(res, 200, 'application/json', JSON.stringify(tree))
       return true
     }
     if (!root) return false

@@ -55,6 +55,9 @@ export const DEFAULT_LIMITS: SignalingLimits = {
   evictAfterReports: 3
 }
 
+/** /trees/<id> lists at most this many nodes (breadth-first), so a huge tree cannot make a huge response. */
+const MAX_TREE_NODES_SHOWN = 2_000
+
 export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
   const limits = resolveLimits(options)
   const log = options.logger ?? pino({ level: 'silent' })
@@ -76,7 +79,12 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const handleHttp = createHttpRoutes({
     metrics,
     staticDir: options.staticDir,
-    health: () => ({ trees: core.treeCount, peers: core.peerCount })
+    health: () => ({ trees: core.treeCount, peers: core.peerCount }),
+    tree: async (treeId) => {
+      if (!(await registry.hasTree(treeId))) return undefined
+      const nodes = await registry.nodes(treeId, MAX_TREE_NODES_SHOWN)
+      return { treeId, size: await registry.size(treeId), nodes }
+    }
   })
   if (ownsHttp) {
     httpServer.on('request', (req, res) => {

@@ -57,6 +57,18 @@ export class MemoryTreeRegistry implements TreeRegistry {
     return this.tree(treeId).query(peerId)
   }
 
+  async nodes(treeId: string, limit: number): Promise<NodeView[]> {
+    const tree = this.tree(treeId)
+    const out: NodeView[] = []
+    const queue = [tree.sourceId]
+    for (let i = 0; i < queue.length && out.length < limit; i++) {
+      const view = tree.query(queue[i]!)!
+      out.push(view)
+      queue.push(...view.children)
+    }
+    return out
+  }
+
   async size(treeId: string): Promise<number> {
     return this.tree(treeId).size
   }

@@ -65,6 +65,8 @@ export interface TreeRegistry {
   report(treeId: string, reporterId: string, parentId: string, reason: ReportReason): Promise<ReportOutcome>
   /** The peer's placement, or undefined if it is not in the tree. Throws TREE_NOT_FOUND. */
   query(treeId: string, peerId: string): Promise<NodeView | undefined>
+  /** Every node, breadth-first from the source, at most `limit` of them (for inspection, not for the hot path). */
+  nodes(treeId: string, limit: number): Promise<NodeView[]>
   /** Peers in the tree, the source included. Throws TREE_NOT_FOUND. */
   size(treeId: string): Promise<number>
   treeCount(): Promise<number>

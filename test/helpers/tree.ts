@@ -4,7 +4,7 @@ import { wrtc } from './wrtc.js'
 import { waitFor } from './signaling.js'
 
 /** Fast timings for tests on loopback; everything else is the SDK's default. */
-export const FAST = { iceServers: [], wrtc, statsIntervalMs: 0, keepaliveMs: 200, stallMs: 1_000, connectTimeoutMs: 5_000 } as const
+export const FAST = { iceServers: [] as RTCIceServer[], wrtc, statsIntervalMs: 0, keepaliveMs: 200, stallMs: 1_000, connectTimeoutMs: 5_000 }
 
 export async function startSource(url: string, options: Partial<SourceOptions> = {}): Promise<MunroSource> {
   return createSource({ signal: url, ...FAST, ...options })

@@ -351,5 +351,9 @@ describe('http', () => {
     expect(text).toMatch(/^munro_trees 1$/m)
     expect(text).toMatch(/^munro_joins_total 3$/m)
     expect((await fetch(`${server.url}/nope`)).status).toBe(404)
+    const shape = (await (await fetch(`${server.url}/trees/${treeId}`)).json()) as { size: number; nodes: { depth: number }[] }
+    expect(shape.size).toBe(3)
+    expect(shape.nodes.map((n) => n.depth)).toEqual([0, 1, 1])
+    expect((await fetch(`${server.url}/trees/${'A'.repeat(43)}`)).status).toBe(404)
   })
 })
