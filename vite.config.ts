@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config'
  * polyfill. Applies to client environments only (library build, dev server,
  * test pages), so Node code and vitest's Node tests keep the real package.
  */
-function simplePeerForBrowsers(): Plugin {
+export function simplePeerForBrowsers(): Plugin {
   return {
     name: 'munro:simple-peer-browser',
     enforce: 'pre',
