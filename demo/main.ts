@@ -81,7 +81,7 @@ function enterLive(role: string, treeId: string, peer: MunroSource | MunroViewer
   $('live').hidden = false
   $('role').textContent = role
   $('treeId').textContent = treeId
-  peer.on('stats', showStats)
+  ;(peer as MunroViewer).on('stats', showStats) // both kinds emit the same stats event
   setInterval(() => void drawTree(treeId, peer.stats().peerId), 1_000)
 }
 

@@ -26,6 +26,8 @@ export class ChildSession {
   private lastMunroSent = -1
   private blocked = false
   private lastSentAt = 0
+  /** When the channel opened: a newcomer gets every message from then on, at least. */
+  private openedAt = Infinity
   private keepaliveTimer: ReturnType<typeof setInterval> | null = null
   private destroyed = false
 
@@ -55,6 +57,7 @@ export class ChildSession {
     for (;;) {
       const { index, behind } = this.buffer.resolve(this.cursor)
       if (behind) {
+        // Fell out of the window: jump to the newest place a viewer can start from.
         const restart = this.buffer.latestStartPoint()
         this.options.onLagged?.(this, restart - this.cursor)
         this.cursor = restart
@@ -109,6 +112,7 @@ export class ChildSession {
   }
 
   private readonly onOpen = (): void => {
+    this.openedAt = Date.now()
     this.send({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: { kind: 'latest' } })
     this.keepaliveTimer = setInterval(() => {
       if (!this.blocked && Date.now() - this.lastSentAt >= this.options.keepaliveMs) {
@@ -142,7 +146,7 @@ export class ChildSession {
       // A newcomer first gets the init message, so it can decode what follows.
       // It is small, so it may go into the link's bounded queue past a full channel.
       for (const frame of this.buffer.initFrames()) this.write(frame)
-      this.cursor = this.buffer.latestStartPoint()
+      this.cursor = this.buffer.latestStartPoint(this.openedAt)
     } else {
       this.cursor = this.buffer.isEmpty ? resume.index : Math.max(resume.index, this.buffer.firstIndex)
     }

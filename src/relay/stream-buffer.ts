@@ -132,14 +132,18 @@ export class StreamBuffer {
 
   /**
    * Where a newcomer should start: the first chunk of the most recent start
-   * point message, or the live edge if none is held.
+   * point message; without one, the first message that began at or after
+   * `since` (when the newcomer connected); else the live edge.
    */
-  latestStartPoint(): number {
+  latestStartPoint(since = Infinity): number {
+    let sinceConnected = this.end
     for (let i = this.end - 1; i >= this.first; i--) {
       const c = this.chunks.get(i)
-      if (c?.messageStart && c.startPoint) return i
+      if (!c?.messageStart) continue
+      if (c.startPoint) return i
+      if (c.receivedAt >= since) sinceConnected = i
     }
-    return this.end
+    return sinceConnected
   }
 
   /**

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import { StreamBuffer, type BufferedChunk } from '../../../src/relay/stream-buffer.js'
+
+let clock = 0
+const now = () => clock
+
+function chunk(index: number, extra: Partial<BufferedChunk> = {}): BufferedChunk {
+  return {
+    index,
+    munroStart: index - (index % 4),
+    messageStart: true,
+    messageEnd: true,
+    startPoint: false,
+    init: false,
+    frame: new Uint8Array(100).fill(index & 0xff),
+    receivedAt: clock,
+    ...extra
+  }
+}
+
+function buffer(windowMs = 1_000, maxBytes = 1_000_000): StreamBuffer {
+  clock = 0
+  return new StreamBuffer({ windowMs, maxBytes, now })
+}
+
+describe('StreamBuffer', () => {
+  it('appends in order, refuses duplicates and stale chunks', () => {
+    const b = buffer()
+    expect(b.add(chunk(10))).toBe('added')
+    expect(b.add(chunk(11))).toBe('added')
+    expect(b.add(chunk(11))).toBe('duplicate')
+    expect([b.firstIndex, b.endIndex, b.chunkCount]).toEqual([10, 12, 2])
+  })
+
+  it('records a jump so cursors skip the hole instead of waiting', () => {
+    const b = buffer()
+    b.add(chunk(0))
+    b.add(chunk(1))
+    expect(b.add(chunk(50))).toBe('jumped')
+    expect(b.resolve(2)).toEqual({ index: 50, behind: false })
+    expect(b.resolve(1)).toEqual({ index: 1, behind: false })
+    expect(b.add(chunk(3))).toBe('stale')
+  })
+
+  it('evicts by time and by bytes, munros with their last chunk, and reports cursors behind', () => {
+    const b = buffer(1_000, 500)
+    for (let i = 0; i < 8; i++) {
+      b.addMunro({ start: i, count: 1, timestamp: 0, frame: new Uint8Array(10) })
+      b.add(chunk(i, { munroStart: i }))
+      clock += 100
+    }
+    // 8 chunks of 100 bytes plus 8 munros of 10 do not fit in 500 bytes: the oldest went.
+    expect(b.byteSize).toBeLessThanOrEqual(500)
+    expect(b.firstIndex).toBeGreaterThan(0)
+    expect(b.getMunro(0)).toBeUndefined()
+    clock += 5_000
+    b.add(chunk(8))
+    expect(b.chunkCount).toBe(1)
+    expect(b.resolve(3)).toEqual({ index: 8, behind: true })
+  })
+
+  it('starts newcomers at the latest start point, else at the first message since they connected', () => {
+    const b = buffer()
+    b.add(chunk(0, { startPoint: true }))
+    b.add(chunk(1))
+    clock = 50
+    b.add(chunk(2, { messageEnd: false }))
+    b.add(chunk(3, { messageStart: false }))
+    expect(b.latestStartPoint()).toBe(0)
+    const c = buffer()
+    c.add(chunk(0))
+    clock = 50
+    c.add(chunk(1, { messageEnd: false }))
+    c.add(chunk(2, { messageStart: false }))
+    expect(c.latestStartPoint(40)).toBe(1)
+    expect(c.latestStartPoint()).toBe(3)
+  })
+
+  it('keeps the newest complete init message with its munros outside the window', () => {
+    const b = buffer(100)
+    b.addMunro({ start: 0, count: 2, timestamp: 0, frame: new Uint8Array([9]) })
+    b.add(chunk(0, { munroStart: 0, init: true, messageEnd: false }))
+    b.add(chunk(1, { munroStart: 0, init: true, messageStart: false }))
+    clock = 10_000
+    b.add(chunk(2, { munroStart: 2 }))
+    b.add(chunk(3, { munroStart: 2 }))
+    expect(b.firstIndex).toBeGreaterThan(1)
+    expect(b.initFrames().map((f) => f[0])).toEqual([9, 0, 1])
+  })
+})
