@@ -193,6 +193,25 @@ describe('PeerLink: backpressure', () => {
     expect(got).toEqual(Array.from({ length: accepted }, (_, i) => i))
   })
 
+  it('bounds a synchronous burst even where bufferedAmount updates late (node-webrtc)', async () => {
+    // node-webrtc shows sends in bufferedAmount only after the event loop
+    // turns: without the link's own accounting, a tight loop of 4 KiB frames
+    // would hand it hundreds of MB. With it, one turn takes at most
+    // highWaterMark + maxQueuedBytes.
+    const { a, opened } = pool.pair({ highWaterMark: 256 * 1024, maxQueuedBytes: 128 * 1024 })
+    await opened
+    let acceptedBytes = 0
+    const frame = new Uint8Array(4 * 1024)
+    expect(() => {
+      for (let i = 0; i < 1_000_000; i++) {
+        a.send(frame)
+        acceptedBytes += frame.byteLength
+      }
+    }).toThrow(expect.objectContaining({ code: PeerLinkErrorCode.QUEUE_FULL }))
+    expect(acceptedBytes).toBeLessThanOrEqual(256 * 1024 + 4 * 1024 + 128 * 1024)
+    await waitFor(a, 'drain')
+  })
+
   it('emits drain after a direct write crosses the high-water mark', async () => {
     const { a, opened } = pool.pair({ highWaterMark: 64 * 1024, lowWaterMark: 16 * 1024 })
     await opened
