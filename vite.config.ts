@@ -45,6 +45,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // WebRTC tests run many peers each; one file at a time keeps a 2-core machine from dropping UDP under load.
+    fileParallelism: false,
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.vitest-report.json' }
   }

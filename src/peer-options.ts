@@ -41,6 +41,12 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
   }
 }
 
+/** The part of the resolved options a TreePeer takes. */
+export function treePeerSettings(o: ResolvedPeerOptions) {
+  const { wrtc, iceServers, windowMs, maxBufferBytes, keepaliveMs, stallMs, connectTimeoutMs } = o
+  return { wrtc, iceServers, windowMs, maxBufferBytes, keepaliveMs, stallMs, connectTimeoutMs }
+}
+
 /** Where a peer stands, on request (`stats()`) and as the periodic `stats` event. */
 export interface PeerStats {
   role: 'source' | 'viewer'

@@ -9,7 +9,7 @@ import { SignalingClient } from './signaling/signaling-client.js'
 import type { Placement, TreeEnded } from './protocol/signaling.js'
 import { TreePeer } from './relay/tree-peer.js'
 import { toBufferedChunk } from './relay/stream-buffer.js'
-import { resolvePeerOptions, type PeerOptions, type PeerStats } from './peer-options.js'
+import { resolvePeerOptions, treePeerSettings, type PeerOptions, type PeerStats } from './peer-options.js'
 import { collectStats } from './peer-stats.js'
 
 export interface SourceOptions extends PeerOptions {
@@ -87,13 +87,7 @@ export class MunroSource extends EventEmitter<SourceEvents> {
       signaling,
       treeId: this.treeId,
       treeKey: keyPair.publicKey,
-      wrtc: o.wrtc,
-      iceServers: o.iceServers,
-      windowMs: o.windowMs,
-      maxBufferBytes: o.maxBufferBytes,
-      keepaliveMs: o.keepaliveMs,
-      stallMs: o.stallMs,
-      connectTimeoutMs: o.connectTimeoutMs
+      ...treePeerSettings(o)
     })
     this.signer.on('munro', this.onSigned)
     this.signer.on('error', (err) => this.emit('error', err))

@@ -11,7 +11,7 @@ import type { Placement, TreeEnded } from './protocol/signaling.js'
 import { Ingest } from './relay/ingest.js'
 import type { ParentSession } from './relay/parent-session.js'
 import { TreePeer } from './relay/tree-peer.js'
-import { resolvePeerOptions, type PeerOptions, type PeerStats } from './peer-options.js'
+import { resolvePeerOptions, treePeerSettings, type PeerOptions, type PeerStats } from './peer-options.js'
 import { collectStats, LatencyMeter } from './peer-stats.js'
 
 export interface ViewerOptions extends PeerOptions {
@@ -96,13 +96,7 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
       signaling,
       treeId,
       treeKey,
-      wrtc: o.wrtc,
-      iceServers: o.iceServers,
-      windowMs: o.windowMs,
-      maxBufferBytes: o.maxBufferBytes,
-      keepaliveMs: o.keepaliveMs,
-      stallMs: o.stallMs,
-      connectTimeoutMs: o.connectTimeoutMs,
+      ...treePeerSettings(o),
       onParentData: (frame, bytes, from) => this.ingest.push(frame, bytes, from),
       resumeHint: () => this.ingest.firstVerifiedIndex
     })
