@@ -92,6 +92,8 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     this.signer.on('munro', this.onSigned)
     this.signer.on('error', (err) => this.emit('error', err))
     this.peer.on('children-changed', (children) => this.emit('children-changed', children))
+    // A failed rejoin after a signaling reconnect, for example.
+    signaling.on('error', (err) => this.emit('error', err))
     this.peer.on('tree-ended', (ended) => this.emit('tree-ended', ended))
     this.peer.applyPlacement(placement)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null

@@ -120,6 +120,8 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     this.peer.on('parent-failed', (id, failure) => {
       if (failure.kind === 'stall') this.emit('stall', id)
     })
+    // A failed rejoin after a signaling reconnect, for example.
+    signaling.on('error', (err) => this.emit('error', err))
     this.peer.on('tree-ended', this.onTreeEnded)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null
   }
