@@ -109,6 +109,7 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
         this.peer.pumpChildren()
       },
       onProgress: (from) => from.noteProgress(),
+      onMunroStored: () => this.peer.pumpChildren(),
       onMessage: this.onMessage,
       onRejected: this.onRejected,
       onLatency: (ms) => this.latency.add(ms),

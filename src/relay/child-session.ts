@@ -66,6 +66,12 @@ export class ChildSession {
       const chunk = this.buffer.getChunk(index)
       if (!chunk) {
         this.cursor = index
+        // The munro of the next chunk may already be here: send it ahead of its chunks.
+        const munro = this.buffer.getMunro(index)
+        if (munro && this.lastMunroSent !== index) {
+          this.lastMunroSent = index
+          this.write(munro.frame)
+        }
         return
       }
       if (chunk.munroStart !== this.lastMunroSent) {

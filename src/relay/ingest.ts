@@ -13,6 +13,11 @@ export interface IngestOptions<Source> {
   maxMessageBytes: number
   /** A verified chunk from `source` entered the buffer: children can be served. */
   onStored: (source: Source) => void
+  /**
+   * A verified munro entered the buffer. Children get it at once, so the next
+   * hop checks its signature while the chunks are still on their way.
+   */
+  onMunroStored?: () => void
   onMessage: (message: ReassembledMessage) => void
   /** A frame failed verification; `source` says which parent sent it. */
   onRejected: (source: Source, code: string, message: string) => void
@@ -60,6 +65,7 @@ export class Ingest<Source> {
     this.firstVerifiedIndex ??= frame.start
     this.options.buffer.addMunro({ start: frame.start, count: frame.count, timestamp: frame.timestamp, frame: bytes })
     this.timestamps.set(frame.start, frame.timestamp)
+    this.options.onMunroStored?.()
     if (this.timestamps.size > 4096) this.timestamps.delete(this.timestamps.keys().next().value as number)
   }
 
