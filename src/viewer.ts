@@ -3,6 +3,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { ErrorCode, MunroError } from './errors.js'
 import { publicKeyFromTreeId } from './crypto/keys.js'
+import { concatBytes } from './crypto/bytes.js'
 import { ChunkVerifier } from './verify/verifier.js'
 import type { ReassembledMessage } from './verify/reassembler.js'
 import { decodeFrame, FrameType } from './wire/frames.js'
@@ -186,13 +187,7 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
       first ??= { startPoint: chunk.startPoint, init: chunk.init }
       if (chunk.messageEnd) break
     }
-    const data = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-    let offset = 0
-    for (const p of parts) {
-      data.set(p, offset)
-      offset += p.byteLength
-    }
-    return { data, index, ...first! }
+    return { data: concatBytes(...parts), index, ...first! }
   }
 
   stats(): PeerStats {

@@ -52,11 +52,6 @@ export class ParentSession {
     this.lastProgress = Date.now()
   }
 
-  /** Ask the parent to send a range again (it rewinds its cursor). */
-  request(from: number, to: number): void {
-    if (this.isOpen) this.link.send(encodeFrame({ type: FrameType.REQUEST, from, to }))
-  }
-
   /** Ends the session. Reports nothing: callers that want a failure reported call fail(). */
   destroy(): void {
     if (this.destroyed) return

@@ -21,6 +21,9 @@ describe('tree data plane (Node peers over real WebRTC)', () => {
     source = await startSource(server.url, { k: 2, k1: 3 })
     viewers = await startViewers(server.url, source.treeId, 30)
     const logs = viewers.map(record)
+    const deepest = viewers.at(-1)!
+    const indexes: number[] = []
+    deepest.on('message', (m) => indexes.push(m.index))
     await allConnected(viewers)
     expect(Math.max(...viewers.map((v) => v.stats().depth!))).toBeGreaterThanOrEqual(4)
 
@@ -33,5 +36,8 @@ describe('tree data plane (Node peers over real WebRTC)', () => {
     await waitFor(() => logs.every((l) => l.length >= expected.length), 30_000, 'all messages everywhere')
     for (const log of logs) expect(log).toEqual(expected)
     for (const v of viewers) expect(v.stats().chunksRejected).toBe(0)
+    // Random access to what a peer still holds: munro's get(index).
+    for (const i of [0, 5, 119]) expect(digest(deepest.get(indexes[i]!)!.data)).toBe(expected[i])
+    expect(deepest.get(indexes[4]! + 1)).toBeUndefined() // not the start of a message
   })
 })
