@@ -37,6 +37,7 @@ HTTP endpoints:
   GET /metrics   Prometheus text format (munro_peers, munro_trees, munro_joins_total,
                  munro_departures_total, munro_reparents_total, munro_reports_total,
                  munro_rejected_messages_total{code}, ...)
+  GET /trees/<id>  JSON shape of one tree, breadth-first (at most 2000 nodes)
 
 Every option can also be set by the environment variable shown beside it.
 Logs are JSON lines on stdout (pino).`

@@ -44,6 +44,7 @@ describe('munro-signal CLI', () => {
     for (const env of ['MUNRO_PORT', 'MUNRO_HOST', 'MUNRO_K', 'MUNRO_K1', 'MUNRO_CORS']) expect(stdout).toContain(env)
     expect(stdout).toContain('/healthz')
     expect(stdout).toContain('/metrics')
+    expect(stdout).toContain('/trees/<id>')
   })
 
   it('starts, answers /healthz and /metrics, and stops on SIGTERM', async () => {
