@@ -1,6 +1,7 @@
 // The plain-HTTP side of the server: health, metrics and (optionally) a
 // static folder, used by `npm start` to serve the demo page.
 import { createReadStream } from 'node:fs'
+import { pipeline } from 'node:stream'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
@@ -74,7 +75,8 @@ async function serveStatic(root: string, pathname: string, res: ServerResponse):
       'content-length': info.size,
       'cache-control': 'no-cache'
     })
-    createReadStream(file).pipe(res)
+    // pipeline() turns a read error (a file that vanished, or is not readable) into an aborted response, not a crash.
+    pipeline(createReadStream(file), res, () => {})
     return true
   } catch {
     return false

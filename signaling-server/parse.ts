@@ -10,7 +10,7 @@ export function parsePayload<S extends v.GenericSchema>(schema: S, payload: unkn
   }
   let size: number
   try {
-    size = JSON.stringify(payload).length
+    size = Buffer.byteLength(JSON.stringify(payload))
   } catch {
     throw new SignalingError(SignalingErrorCode.BAD_PAYLOAD, 'payload is not serializable')
   }

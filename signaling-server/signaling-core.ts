@@ -56,6 +56,8 @@ interface ConnectionState {
   /** challenge -> expiry time. */
   challenges: Map<string, number>
   bucket: TokenBucket
+  /** Set on disconnect: a request still awaiting (a signature check, say) must not bind this connection anymore. */
+  closed: boolean
 }
 
 interface PeerRecord {
@@ -93,6 +95,8 @@ export class SignalingCore {
   private readonly connections = new Map<IoSocket, ConnectionState>()
   private readonly serial = new KeyedSerialQueue()
   private destroyed = false
+  /** Orders placements: a client applies one only if it is newer than what it has. */
+  private placementVersion = 0
 
   constructor(
     private readonly io: IoServer,
@@ -127,7 +131,8 @@ export class SignalingCore {
     const state: ConnectionState = {
       memberships: new Map(),
       challenges: new Map(),
-      bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst)
+      bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst),
+      closed: false
     }
     this.connections.set(socket, state)
     this.metrics.connections.set(this.connections.size)
@@ -152,7 +157,9 @@ export class SignalingCore {
     this.handle(socket, 'signal', SendSignalSchema, async (req) => this.relaySignal(state, req))
 
     socket.on('disconnect', () => {
+      state.closed = true
       this.connections.delete(socket)
+      if (this.destroyed) return
       this.metrics.connections.set(this.connections.size)
       for (const [treeId, peerId] of state.memberships) {
         void this.serial.run(treeId, () => this.onPeerGone(treeId, peerId, socket)).catch((err) => this.log.error({ err, treeId }, 'cleanup after disconnect failed'))
@@ -219,6 +226,7 @@ export class SignalingCore {
       this.bind(socket, state, req.treeId, peerId, randomBytes(32))
       this.metrics.trees.set(this.sources.size)
       this.log.info({ treeId: req.treeId, k, k1 }, 'tree created')
+      await this.unbindIfGone(socket, state, req.treeId, peerId)
       return this.joinResult(req.treeId, peerId, { k, k1 })
     })
   }
@@ -232,6 +240,7 @@ export class SignalingCore {
     if (source.socket) this.connections.get(source.socket)?.memberships.delete(treeId)
     source.socket = socket
     this.bind(socket, state, treeId, source.peerId, randomBytes(32))
+    await this.unbindIfGone(socket, state, treeId, source.peerId)
     this.log.info({ treeId }, 'source reclaimed')
     const view = await this.registry.query(treeId, source.peerId)
     await this.notify(treeId, { changed: view?.children ?? [], removed: [], reparented: 0 })
@@ -256,6 +265,7 @@ export class SignalingCore {
       }
       const changes = await this.registry.place(req.treeId, peerId, preferredParent)
       this.bind(socket, state, req.treeId, peerId, token)
+      await this.unbindIfGone(socket, state, req.treeId, peerId)
       await this.notify(req.treeId, changes, peerId)
       return this.joinResult(req.treeId, peerId, source)
     })
@@ -361,7 +371,8 @@ export class SignalingCore {
 
   private async endTree(treeId: string, reason: TreeEnded['reason']): Promise<void> {
     const source = this.sources.get(treeId)
-    if (!source) return
+    // A grace timer may fire after a reclaim queued ahead of it: the source is back.
+    if (!source || (reason === 'source-gone' && source.socket !== null)) return
     if (source.graceTimer) clearTimeout(source.graceTimer)
     this.sources.delete(treeId)
     const members = await this.registry.deleteTree(treeId)
@@ -387,6 +398,18 @@ export class SignalingCore {
     this.peers.set(peerId, { socket, treeId, peerId, token })
     this.metrics.joins.inc()
     this.metrics.peers.set(this.peers.size)
+  }
+
+  /**
+   * The connection may have dropped while this request awaited (its disconnect
+   * handler ran before the binding existed): undo as a disconnect would, so no
+   * tree or peer is left bound to a dead socket.
+   */
+  private async unbindIfGone(socket: IoSocket, state: ConnectionState, treeId: string, peerId: string): Promise<void> {
+    if (!state.closed) return
+    state.memberships.delete(treeId)
+    await this.onPeerGone(treeId, peerId, socket)
+    throw new SignalingError(SignalingErrorCode.DISCONNECTED, 'the connection closed while the request was in progress')
   }
 
   private assertRoomForTree(state: ConnectionState, treeId: string): void {
@@ -429,7 +452,7 @@ export class SignalingCore {
 
   private async placementOf(treeId: string, peerId: string): Promise<Placement | undefined> {
     const view = await this.registry.query(treeId, peerId)
-    return view && { treeId, peerId, parent: view.parent, depth: view.depth, children: view.children }
+    return view && { treeId, peerId, parent: view.parent, depth: view.depth, children: view.children, version: ++this.placementVersion }
   }
 
   /** Tells every peer whose placement changed where it now is. */

@@ -29,6 +29,12 @@ export interface SourceOptions extends PeerOptions {
    * data. Keep it well under the viewers' `stallMs`. Default 500 ms.
    */
   heartbeatMs?: number
+  /**
+   * Re-sign the latest init message this often, so its signed timestamp stays
+   * inside what viewers accept (`maxAgeMs`, default 10 min) for late joiners.
+   * Viewers see the init message again each time. Default 60 000 ms.
+   */
+  initRefreshMs?: number
 }
 
 export interface SourceEvents {
@@ -62,6 +68,7 @@ export class MunroSource extends EventEmitter<SourceEvents> {
   private readonly statsTimer: ReturnType<typeof setInterval> | null
   private readonly heartbeatTimer: ReturnType<typeof setInterval>
   private wroteSinceHeartbeat = false
+  private lastInit: { bytes: Uint8Array; at: number } | null = null
   private messagesWritten = 0
   private destroyed = false
 
@@ -97,7 +104,9 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     this.peer.on('tree-ended', (ended) => this.emit('tree-ended', ended))
     this.peer.applyPlacement(placement)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null
+    const initRefreshMs = options.initRefreshMs ?? 60_000
     this.heartbeatTimer = setInterval(() => {
+      if (this.lastInit && Date.now() - this.lastInit.at >= initRefreshMs) this.write(this.lastInit.bytes, { init: true })
       if (!this.wroteSinceHeartbeat) this.signer.heartbeat()
       this.wroteSinceHeartbeat = false
     }, options.heartbeatMs ?? 500)
@@ -118,6 +127,7 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
     if (!(bytes instanceof Uint8Array)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'write() takes a Uint8Array or a string')
     this.signer.write(bytes, flags)
+    if (flags?.init) this.lastInit = { bytes: bytes.slice(), at: Date.now() }
     this.wroteSinceHeartbeat = true
     this.messagesWritten++
   }

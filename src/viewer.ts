@@ -36,8 +36,14 @@ export interface MunroMessage {
 export interface RejectedChunk {
   code: string
   message: string
-  /** The parent that sent it (reported to the server and replaced). */
+  /** The parent that sent it. */
   parentId: string
+  /**
+   * True when the frame was forged or corrupt: the parent was reported and
+   * replaced. False when it was genuine but unusable here (e.g. older than
+   * `maxAgeMs`): it is dropped and the parent kept.
+   */
+  reported: boolean
 }
 
 export interface ViewerEvents {
@@ -225,10 +231,10 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     this.emit('message', message)
   }
 
-  private readonly onRejected = (from: ParentSession, code: string, message: string): void => {
-    this.emit('chunk-rejected', { code, message, parentId: from.peerId })
+  private readonly onRejected = (from: ParentSession, code: string, message: string, blame: boolean): void => {
+    this.emit('chunk-rejected', { code, message, parentId: from.peerId, reported: blame })
     // The parent is dropped and reported; frames it already queued are dropped with it.
-    from.fail({ kind: 'invalid', code })
+    if (blame) from.fail({ kind: 'invalid', code })
   }
 
   private readonly onTreeEnded = (ended: TreeEnded): void => {

@@ -137,7 +137,12 @@ export const PlacementSchema = v.strictObject({
   parent: v.nullable(PeerIdSchema),
   /** 0 for the source, 1 for its children, and so on. */
   depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout))
+  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout)),
+  /**
+   * Increases with every placement the server sends. A push and an ack can
+   * arrive in either order; the client keeps whichever is newer.
+   */
+  version: v.pipe(v.number(), v.integer(), v.minValue(0))
 })
 export type Placement = v.InferOutput<typeof PlacementSchema>
 

@@ -26,6 +26,8 @@ export class ChildSession {
   private lastMunroSent = -1
   private blocked = false
   private lastSentAt = 0
+  /** Frames to send before the cursor's (a newcomer's init message), drained under the same backpressure. */
+  private preamble: Uint8Array[] = []
   /** When the channel opened: a newcomer gets every message from then on, at least. */
   private openedAt = Infinity
   private keepaliveTimer: ReturnType<typeof setInterval> | null = null
@@ -43,10 +45,6 @@ export class ChildSession {
     link.on('close', this.onLinkClose)
   }
 
-  get isOpen(): boolean {
-    return !this.destroyed && this.link.state === 'open'
-  }
-
   /** New data is in the buffer: send what this child has not had yet. */
   pump(): void {
     if (this.waitingForData && !this.buffer.isEmpty) {
@@ -54,6 +52,9 @@ export class ChildSession {
       this.cursor = this.buffer.firstIndex
     }
     if (this.destroyed || this.blocked || this.cursor === undefined) return
+    while (this.preamble.length > 0) {
+      if (!this.write(this.preamble.shift()!)) return
+    }
     for (;;) {
       const { index, behind } = this.buffer.resolve(this.cursor)
       if (behind) {
@@ -134,26 +135,22 @@ export class ChildSession {
     if (frame.type === FrameType.HANDSHAKE) {
       if (!equalBytes(frame.treeKey, this.options.treeKey)) return this.destroy()
       this.start(frame.resume)
-    } else if (frame.type === FrameType.REQUEST && this.cursor !== undefined) {
-      // The child missed a range (e.g. it moved here from another parent): rewind to it.
-      if (frame.from < this.cursor && frame.from >= this.buffer.firstIndex) {
-        this.cursor = frame.from
-        this.lastMunroSent = -1
-        this.pump()
-      }
     }
+    // REQUEST is not served: a child resumes through its handshake, and a
+    // rewind on request would let a few bytes replay the whole window.
   }
 
   private start(resume: ResumePoint): void {
-    if (this.cursor !== undefined) return
+    if (this.cursor !== undefined || this.waitingForData) return
     if (resume.kind === 'latest' && this.buffer.isEmpty) {
       this.waitingForData = true
     } else if (resume.kind === 'latest') {
       // A newcomer first gets the init message, so it can decode what follows.
-      // It is small, so it may go into the link's bounded queue past a full channel.
-      for (const frame of this.buffer.initFrames()) this.write(frame)
+      this.preamble = [...this.buffer.initFrames()]
       this.cursor = this.buffer.latestStartPoint(this.openedAt)
     } else {
+      // A child that lacks what we no longer hold also needs the init message again.
+      if (!this.buffer.isEmpty && resume.index < this.buffer.firstIndex) this.preamble = [...this.buffer.initFrames()]
       this.cursor = this.buffer.isEmpty ? resume.index : Math.max(resume.index, this.buffer.firstIndex)
     }
     if (!this.buffer.isEmpty) this.send({ type: FrameType.HAVE, from: this.buffer.firstIndex, to: this.buffer.endIndex })

@@ -3,6 +3,7 @@
 // and reassemble messages for the application. Nothing unverified is stored,
 // forwarded or delivered.
 import { FrameType, type ChunkFrame, type MunroFrame } from '../wire/frames.js'
+import { ErrorCode } from '../errors.js'
 import type { ChunkVerifier } from '../verify/verifier.js'
 import { MessageReassembler, type ReassembledMessage } from '../verify/reassembler.js'
 import { toBufferedChunk, type StreamBuffer } from './stream-buffer.js'
@@ -19,8 +20,12 @@ export interface IngestOptions<Source> {
    */
   onMunroStored?: () => void
   onMessage: (message: ReassembledMessage) => void
-  /** A frame failed verification; `source` says which parent sent it. */
-  onRejected: (source: Source, code: string, message: string) => void
+  /**
+   * A frame failed verification; `source` says which parent sent it. `blame`
+   * is false when the frame is genuine but unusable here (too old for our
+   * clock window, a source restart's conflicting munro): drop it, keep the parent.
+   */
+  onRejected: (source: Source, code: string, message: string, blame: boolean) => void
   /** Latency of a verified chunk from the source's signature timestamp, in ms. */
   onLatency: (ms: number) => void
   /** False once a parent was dropped: what it still had queued here is discarded unread. */
@@ -30,7 +35,19 @@ export interface IngestOptions<Source> {
   now?: () => number
 }
 
+/** Rejections that say nothing bad about the parent that relayed the frame. */
+const NOT_THE_SENDERS_FAULT = new Set<string>([
+  ErrorCode.STALE_MUNRO,
+  ErrorCode.STALE_CHUNK,
+  ErrorCode.FUTURE_MUNRO,
+  ErrorCode.MUNRO_CONFLICT,
+  ErrorCode.PENDING_FULL
+])
+const MAX_IGNORED_MUNROS = 256
+
 export class Ingest<Source> {
+  /** Munros dropped without blame: their chunks are dropped quietly too. */
+  private readonly ignoredMunros = new Set<number>()
   private tail: Promise<void> = Promise.resolve()
   private reassembler: MessageReassembler | null = null
   private readonly timestamps = new Map<number, number>()
@@ -61,7 +78,14 @@ export class Ingest<Source> {
   private async munro(frame: MunroFrame, bytes: Uint8Array, source: Source): Promise<void> {
     const verdict = await this.options.verifier.acceptMunro(frame)
     if (this.destroyed) return
-    if (!verdict.ok) return this.options.onRejected(source, verdict.code, verdict.message)
+    if (!verdict.ok) {
+      const blame = !NOT_THE_SENDERS_FAULT.has(verdict.code)
+      if (!blame) {
+        this.ignoredMunros.add(frame.start)
+        if (this.ignoredMunros.size > MAX_IGNORED_MUNROS) this.ignoredMunros.delete(this.ignoredMunros.values().next().value as number)
+      }
+      return this.options.onRejected(source, verdict.code, verdict.message, blame)
+    }
     this.firstVerifiedIndex ??= frame.start
     this.options.buffer.addMunro({ start: frame.start, count: frame.count, timestamp: frame.timestamp, frame: bytes })
     this.timestamps.set(frame.start, frame.timestamp)
@@ -70,11 +94,12 @@ export class Ingest<Source> {
   }
 
   private async chunk(frame: ChunkFrame, bytes: Uint8Array, source: Source): Promise<void> {
+    if (this.ignoredMunros.has(frame.munroStart)) return
     const verdict = await this.options.verifier.acceptChunk(frame)
     if (this.destroyed) return
     if (!verdict.ok) {
       this.chunksRejected++
-      return this.options.onRejected(source, verdict.code, verdict.message)
+      return this.options.onRejected(source, verdict.code, verdict.message, !NOT_THE_SENDERS_FAULT.has(verdict.code))
     }
     this.chunksVerified++
     const added = this.options.buffer.add(toBufferedChunk(frame, bytes, this.now()))

@@ -12,7 +12,7 @@ export type ParentFailure =
   | { kind: 'stall' }
   /** Sent something that failed decoding or verification. */
   | { kind: 'invalid'; code: string }
-  /** The connection closed or never opened. */
+  /** The connection closed, or did not open within the link's connect timeout. */
   | { kind: 'closed'; code: string | undefined }
 
 export interface ParentSessionOptions {
@@ -26,7 +26,7 @@ export interface ParentSessionOptions {
 }
 
 export class ParentSession {
-  /** When the last verified chunk from this parent was stored (or the session began). */
+  /** When the last verified chunk from this parent was stored (or the channel opened). */
   private lastProgress = Date.now()
   private stallTimer: ReturnType<typeof setInterval> | null = null
   private destroyed = false
@@ -39,7 +39,7 @@ export class ParentSession {
     link.on('open', this.onOpen)
     link.on('frame', this.onFrame)
     link.on('close', this.onClose)
-    // Silence counts from the start: a parent that never answers stalls too.
+    // Silence counts once the channel is open; until then the link's connect timeout applies.
     this.stallTimer = setInterval(this.checkStall, Math.max(25, options.stallMs / 4))
   }
 
@@ -72,6 +72,7 @@ export class ParentSession {
   }
 
   private readonly onOpen = (): void => {
+    this.lastProgress = Date.now()
     this.link.send(encodeFrame({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: this.options.resumePoint() }))
   }
 
@@ -84,7 +85,7 @@ export class ParentSession {
   }
 
   private readonly checkStall = (): void => {
-    if (Date.now() - this.lastProgress > this.options.stallMs) this.fail({ kind: 'stall' })
+    if (this.link.state === 'open' && Date.now() - this.lastProgress > this.options.stallMs) this.fail({ kind: 'stall' })
   }
 
   private readonly onClose = (err: { code?: string } | undefined): void => {

@@ -43,8 +43,8 @@ export type AddResult = 'added' | 'duplicate' | 'stale' | 'jumped'
 export class StreamBuffer {
   private readonly chunks = new Map<number, BufferedChunk>()
   private readonly munros = new Map<number, BufferedMunro>()
-  /** hole start -> index where data resumes. */
-  private readonly holes = new Map<number, number>()
+  /** Ranges [from, to) skipped by jumps, oldest first (jumps only go forward). */
+  private readonly holes: { from: number; to: number }[] = []
   /** The most recent complete init message, kept outside the window so late joiners can start decoding. */
   private initFrameList: Uint8Array[] = []
   private pendingInit: Uint8Array[] = []
@@ -108,7 +108,7 @@ export class StreamBuffer {
     } else if (chunk.index < this.end) {
       return this.chunks.has(chunk.index) ? 'duplicate' : 'stale'
     } else if (chunk.index > this.end) {
-      this.holes.set(this.end, chunk.index)
+      this.holes.push({ from: this.end, to: chunk.index })
       result = 'jumped'
     }
     this.chunks.set(chunk.index, chunk)
@@ -126,8 +126,10 @@ export class StreamBuffer {
    */
   resolve(index: number): { index: number; behind: boolean } {
     if (index < this.first) return { index: this.first, behind: true }
-    const resumeAt = this.holes.get(index)
-    return { index: resumeAt ?? index, behind: false }
+    if (index < this.end && !this.chunks.has(index)) {
+      for (const hole of this.holes) if (index >= hole.from && index < hole.to) return { index: hole.to, behind: false }
+    }
+    return { index, behind: false }
   }
 
   /**
@@ -178,9 +180,8 @@ export class StreamBuffer {
       const oldest = this.chunks.get(this.first)
       if (!oldest) {
         // Inside a hole: hop over it.
-        const resumeAt = this.holes.get(this.first)
-        this.holes.delete(this.first)
-        this.first = resumeAt ?? this.first + 1
+        const hole = this.holes.find((h) => this.first >= h.from && this.first < h.to)
+        this.first = hole ? hole.to : this.first + 1
         continue
       }
       if (oldest.receivedAt >= horizon && this.bytes <= this.options.maxBytes) break
@@ -188,6 +189,7 @@ export class StreamBuffer {
       this.bytes -= oldest.frame.byteLength
       this.first++
     }
+    while (this.holes.length > 0 && this.holes[0]!.to <= this.first) this.holes.shift()
     // Munros arrive in order, so the Map's first entries are the oldest; each goes once none of its chunks is held.
     for (const munro of this.munros.values()) {
       if (munro.start + munro.count > this.first) break

@@ -40,8 +40,6 @@ export interface TreePeerEvents {
 }
 
 export interface LinkCounters {
-  bytesIn: number
-  bytesOut: number
   reconnects: number
   laggedChildren: number
 }
@@ -61,7 +59,9 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private closedBytesIn = 0
   private closedBytesOut = 0
   private destroyed = false
-  readonly counters: LinkCounters = { bytesIn: 0, bytesOut: 0, reconnects: 0, laggedChildren: 0 }
+  /** The tree ended: no more links, placements or reports. */
+  private ended = false
+  readonly counters: LinkCounters = { reconnects: 0, laggedChildren: 0 }
 
   constructor(private readonly options: TreePeerOptions) {
     super()
@@ -99,8 +99,14 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     return { bytesIn, bytesOut }
   }
 
-  applyPlacement(placement: Placement): void {
-    if (this.destroyed || placement.treeId !== this.options.treeId) return
+  /**
+   * Follows a placement from the server. Older ones than what we have are
+   * ignored (a push can overtake an ack); `force` takes it regardless, after a
+   * reconnect, when the server may have restarted its count.
+   */
+  applyPlacement(placement: Placement, force = false): void {
+    if (this.destroyed || this.ended || placement.treeId !== this.options.treeId) return
+    if (!force && this.placement && placement.version <= this.placement.version) return
     const previous = this.placement
     this.placement = placement
     this.emit('placement', placement)
@@ -125,11 +131,6 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     for (const child of this.children.values()) child.pump()
   }
 
-  /** Drops the parent link and reports it, as if it had failed this way. */
-  failParent(failure: ParentFailure): void {
-    this.parent?.fail(failure)
-  }
-
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
@@ -138,12 +139,16 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     s.off('signal', this.onSignal)
     s.off('resumed', this.onResumed)
     s.off('tree-ended', this.onTreeEnded)
+    this.closeLinks()
+    this.removeAllListeners()
+  }
+
+  private closeLinks(): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
-    this.parent?.destroy()
-    this.parent = null
+    this.reconnectTimer = null
+    this.retireParent()
     for (const child of [...this.children.values()]) child.destroy()
     this.pendingSignals.length = 0
-    this.removeAllListeners()
   }
 
   // ------------------------------------------------------------ parent
@@ -193,7 +198,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   }
 
   private readonly onParentFailure = (session: ParentSession, failure: ParentFailure): void => {
-    if (session !== this.parent || this.destroyed) return
+    if (session !== this.parent || this.destroyed || this.ended) return
     this.retireParent()
     this.counters.reconnects++
     this.parentAttempts++
@@ -289,10 +294,13 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private readonly onPlacement = (placement: Placement): void => this.applyPlacement(placement)
 
   private readonly onResumed = (treeId: string, result: { placement: Placement }): void => {
-    if (treeId === this.options.treeId) this.applyPlacement(result.placement)
+    if (treeId === this.options.treeId) this.applyPlacement(result.placement, true)
   }
 
   private readonly onTreeEnded = (ended: TreeEnded): void => {
-    if (ended.treeId === this.options.treeId) this.emit('tree-ended', ended)
+    if (ended.treeId !== this.options.treeId || this.ended) return
+    this.ended = true
+    this.closeLinks()
+    this.emit('tree-ended', ended)
   }
 }

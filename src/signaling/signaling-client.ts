@@ -79,6 +79,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   readonly socket: SignalingSocket
   private readonly ownsSocket: boolean
   private readonly memberships = new Map<string, Membership>()
+  /** Trees with a create/join in flight: placements pushed before the ack are kept, not dropped. */
+  private readonly joining = new Set<string>()
+  /** The newest placement per tree (by version): a push may overtake the ack it follows. */
+  private readonly latest = new Map<string, Placement>()
   private readonly requestTimeoutMs: number
   private wasConnected = false
   private destroyed = false
@@ -113,19 +117,25 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   /** Creates a tree whose id is `key.publicKey` (or takes its source role back). */
   async createTree(key: SourceKey, fanout: { k?: number; k1?: number } = {}): Promise<JoinResult> {
     const treeId = treeIdFromPublicKey(key.publicKey)
-    const result = await this.proveAndCreate(treeId, key, fanout)
+    const result = await this.joined(treeId, () => this.proveAndCreate(treeId, key, fanout))
     this.memberships.set(treeId, { role: 'source', resume: result.resume, key, ...fanout })
     return result
   }
 
   async joinTree(treeId: string): Promise<JoinResult> {
-    const result = await this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
+    const result = await this.joined(treeId, () => this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId))
     this.memberships.set(treeId, { role: 'viewer', resume: result.resume })
     return result
   }
 
+  /** The newest placement this client knows for a tree. */
+  placementOf(treeId: string): Placement | undefined {
+    return this.latest.get(treeId)
+  }
+
   async leaveTree(treeId: string): Promise<void> {
     this.memberships.delete(treeId)
+    this.latest.delete(treeId)
     await this.request('tree:leave', { treeId }, treeId)
   }
 
@@ -146,11 +156,31 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.socket.off('signal', this.onSignal)
     this.socket.off('tree:ended', this.onTreeEnded)
     this.memberships.clear()
+    this.latest.clear()
     if (this.ownsSocket) this.socket.disconnect()
     this.removeAllListeners()
   }
 
   // ------------------------------------------------------------ internals
+
+  /** Runs a create/join request and answers with the newest placement, whether it came as the ack or as a push. */
+  private async joined(treeId: string, send: () => Promise<JoinResult>): Promise<JoinResult> {
+    this.joining.add(treeId)
+    try {
+      const result = await send()
+      this.remember(result.placement)
+      return { ...result, placement: this.latest.get(treeId)! }
+    } finally {
+      this.joining.delete(treeId)
+    }
+  }
+
+  private remember(placement: Placement): boolean {
+    const known = this.latest.get(placement.treeId)
+    if (known && known.version >= placement.version) return false
+    this.latest.set(placement.treeId, placement)
+    return true
+  }
 
   private async proveAndCreate(treeId: string, key: SourceKey, fanout: { k?: number; k1?: number }): Promise<JoinResult> {
     const { challenge } = await this.request('tree:challenge', {}, treeId)
@@ -193,21 +223,30 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   }
 
   private async rejoin(treeId: string, membership: Membership): Promise<void> {
+    // The server may have restarted and counts placement versions afresh.
+    this.latest.delete(treeId)
     try {
-      const result =
+      const result = await this.joined(treeId, () =>
         membership.role === 'source' && membership.key
-          ? await this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 })
-          : await this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume }, treeId).catch((err: SignalingClientError) => {
+          ? this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 })
+          : this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume }, treeId).catch((err: SignalingClientError) => {
               // The ticket expired: join afresh rather than give up.
               if (err.code !== SignalingErrorCode.BAD_RESUME) throw err
               return this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
             })
+      )
       if (this.destroyed || !this.memberships.has(treeId)) return
       membership.resume = result.resume
       this.emit('resumed', treeId, result)
     } catch (err) {
       if (this.destroyed) return
       const e = err as SignalingClientError
+      if (e.code === SignalingErrorCode.TREE_NOT_FOUND && this.memberships.delete(treeId)) {
+        // The tree ended while we were away.
+        this.latest.delete(treeId)
+        this.emit('tree-ended', { treeId, reason: 'source-gone' })
+        return
+      }
       this.emit('error', new SignalingClientError(e.code ?? SignalingErrorCode.INTERNAL, `could not rejoin tree: ${e.message}`, treeId))
     }
   }
@@ -218,7 +257,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private readonly onPlacement = (payload: unknown): void => {
     const parsed = v.safeParse(PlacementSchema, payload)
-    if (parsed.success && this.memberships.has(parsed.output.treeId)) this.emit('placement', parsed.output)
+    if (!parsed.success) return
+    const { treeId } = parsed.output
+    if (!this.memberships.has(treeId) && !this.joining.has(treeId)) return
+    if (this.remember(parsed.output) && this.memberships.has(treeId)) this.emit('placement', parsed.output)
   }
 
   private readonly onSignal = (payload: unknown): void => {
@@ -229,6 +271,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly onTreeEnded = (payload: unknown): void => {
     const parsed = v.safeParse(TreeEndedSchema, payload)
     if (!parsed.success || !this.memberships.delete(parsed.output.treeId)) return
+    this.latest.delete(parsed.output.treeId)
     this.emit('tree-ended', parsed.output)
   }
 }

@@ -71,7 +71,7 @@ export interface WebRtcImplementation {
 }
 
 export interface PeerLinkOptions {
-  /** True on the side that makes the offer (the parent, by convention). */
+  /** True on the side that makes the offer (in a munro tree, the child). */
   initiator: boolean
   /** WebRTC implementation; omit in browsers. */
   wrtc?: WebRtcImplementation

@@ -60,7 +60,7 @@ describe('hostile relay', () => {
       expect(stalls.filter((id) => id === hostile!.peerId).length).toBeGreaterThanOrEqual(victims.length)
     } else {
       expect(rejections.length).toBeGreaterThanOrEqual(victims.length)
-      for (const r of rejections) expect(r).toMatchObject({ code: expected, parentId: hostile.peerId })
+      for (const r of rejections) expect(r).toMatchObject({ code: expected, parentId: hostile.peerId, reported: true })
     }
     // Reported to the server, moved away, and nothing forged was ever delivered.
     for (const v of victims) expect(v.placement!.parent).not.toBe(hostile.peerId)

@@ -40,4 +40,22 @@ describe('tree data plane (Node peers over real WebRTC)', () => {
     for (const i of [0, 5, 119]) expect(digest(deepest.get(indexes[i]!)!.data)).toBe(expected[i])
     expect(deepest.get(indexes[4]! + 1)).toBeUndefined() // not the start of a message
   })
+
+  it('stops every viewer quietly when the source ends the tree', async () => {
+    server = await startServer()
+    source = await startSource(server.url, { k: 2, k1: 2 })
+    viewers = await startViewers(server.url, source.treeId, 6)
+    await allConnected(viewers)
+    const ended = viewers.map((v) => new Promise((resolve) => v.once('tree-ended', resolve)))
+    let stalls = 0
+    for (const v of viewers) v.on('stall', () => stalls++)
+    source.destroy()
+    source = undefined
+    for (const e of await Promise.all(ended)) expect(e).toMatchObject({ reason: 'source-left' })
+    const reconnects = viewers.map((v) => v.stats().reconnects)
+    await sleep(2_500) // longer than stallMs: nobody may go on reconnecting or reporting
+    expect(viewers.map((v) => v.stats().reconnects)).toEqual(reconnects)
+    expect(stalls).toBe(0)
+    expect(await (await fetch(`${server.url}/metrics`)).text()).not.toMatch(/munro_reports_total\{/)
+  })
 })

@@ -148,6 +148,36 @@ describe('trees and source authentication', () => {
     await expect(late.joinTree(treeId)).rejects.toMatchObject({ code: 'ERR_TREE_NOT_FOUND' })
   })
 
+  it('leaves no tree behind when the source disconnects while its create is being verified', async () => {
+    await boot({ sourceGraceMs: 200 })
+    for (let i = 0; i < 30; i++) {
+      const key = generateKeyPair()
+      const treeId = treeIdFromPublicKey(key.publicKey)
+      const s = await rawClient()
+      const { challenge } = (await request<{ challenge: string }>(s, 'tree:challenge', {})) as { challenge: string }
+      const signature = base64urlEncode(await signMessage(key.secretKey, sourceProofMessage(treeId, challenge)))
+      s.emit('tree:create', { version: V, treeId, challenge, signature }, () => {})
+      if (i % 2) await new Promise((r) => setTimeout(r, i % 5))
+      s.disconnect()
+    }
+    await waitFor(async () => (await healthz()).trees === 0, 5_000, 'every half-created tree to end')
+    expect(await healthz()).toMatchObject({ trees: 0, peers: 0 })
+  })
+
+  it('tells a viewer that comes back after its tree ended', async () => {
+    await boot()
+    const { client: source, treeId } = await sourceWithTree()
+    const late = new SignalingClient(server.url, { reconnectionDelayMs: 400, reconnectionDelayMaxMs: 400 })
+    cleanups.push(() => late.destroy())
+    await connected(late)
+    await late.joinTree(treeId)
+    const ended = nextEvent<TreeEnded>(late, 'tree-ended', 10_000)
+    late.socket.io.engine.close()
+    await source.leaveTree(treeId)
+    expect(await ended).toEqual({ treeId, reason: 'source-gone' })
+    expect(late.placementOf(treeId)).toBeUndefined()
+  })
+
   it('ends the tree at once when the source leaves on purpose', async () => {
     await boot()
     const { client: source, treeId } = await sourceWithTree()
@@ -172,6 +202,18 @@ describe('placement and churn', () => {
     expect(sourceView.current.children).toEqual(ids.slice(0, 3))
     await waitFor(() => vs[0]!.view.current.children.length === 2, 2_000, 'viewer placement')
     expect(vs[0]!.view.current.children).toEqual([ids[3], ids[4]])
+  })
+
+  it('never loses a placement pushed before the join was acknowledged', async () => {
+    await boot()
+    for (let round = 0; round < 5; round++) {
+      const { treeId } = await sourceWithTree({ k: 1, k1: 1 })
+      const b = await connected(client())
+      const c = await connected(client())
+      const [rb, rc] = await Promise.all([b.joinTree(treeId), c.joinTree(treeId)])
+      const [parent, child] = rb.placement.depth < rc.placement.depth ? [b, rc] : [c, rb]
+      await waitFor(() => parent.placementOf(treeId)?.children.includes(child.placement.peerId) ?? false, 2_000, 'parent to know its child')
+    }
   })
 
   it('re-attaches the children of a departed viewer with their subtrees, and tells them', async () => {

@@ -18,7 +18,7 @@ describe('signaling contract schemas', () => {
 
   it('cap a placement at the maximum fan-out', () => {
     const peer = 'A'.repeat(22)
-    const placement = { treeId, peerId: peer, parent: null, depth: 0, children: Array(64).fill(peer) }
+    const placement = { treeId, peerId: peer, parent: null, depth: 0, children: Array(64).fill(peer), version: 1 }
     expect(v.safeParse(PlacementSchema, placement).success).toBe(true)
     expect(v.safeParse(PlacementSchema, { ...placement, children: Array(65).fill(peer) }).success).toBe(false)
     expect(v.safeParse(PlacementSchema, { ...placement, depth: -1 }).success).toBe(false)

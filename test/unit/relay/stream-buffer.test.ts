@@ -39,6 +39,9 @@ describe('StreamBuffer', () => {
     expect(b.add(chunk(50))).toBe('jumped')
     expect(b.resolve(2)).toEqual({ index: 50, behind: false })
     expect(b.resolve(1)).toEqual({ index: 1, behind: false })
+    // A cursor anywhere inside the hole (a child resuming there) also skips to its far side.
+    expect(b.resolve(30)).toEqual({ index: 50, behind: false })
+    expect(b.resolve(51)).toEqual({ index: 51, behind: false })
     expect(b.add(chunk(3))).toBe('stale')
   })
 
