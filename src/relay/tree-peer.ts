@@ -76,10 +76,6 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     return this.placement?.parent ?? null
   }
 
-  get childIds(): string[] {
-    return [...this.children.keys()]
-  }
-
   get parentConnected(): boolean {
     return this.parent?.isOpen ?? false
   }
@@ -115,14 +111,8 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
       this.parentAttempts = 0
       this.connectParent()
     }
-    let changed = false
-    for (const [id, session] of this.children) {
-      if (!placement.children.includes(id)) {
-        session.destroy()
-        changed = true
-      }
-    }
-    if (changed || String(previous?.children) !== String(placement.children)) this.emit('children-changed', placement.children)
+    for (const [id, session] of this.children) if (!placement.children.includes(id)) session.destroy()
+    if (String(previous?.children) !== String(placement.children)) this.emit('children-changed', placement.children)
     this.replayPendingSignals()
   }
 

@@ -54,14 +54,8 @@ export interface ChunkVerifierOptions {
   maxInflightMunros?: number
 }
 
-interface Munro {
-  start: number
-  count: number
-  span: number
-  timestamp: number
-  root: Uint8Array
-  signature: Uint8Array
-}
+/** A munro as the verifier keeps it: the frame's fields, with byte fields copied. */
+type Munro = Omit<MunroFrame, 'type'>
 
 interface Accepted {
   munro: Munro

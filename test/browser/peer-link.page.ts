@@ -1,20 +1,9 @@
 // Browser side of peer-link.browser.test.ts: PeerLink in Chromium, built by Vite
 // with the project's config (so simple-peer comes from its browser bundle).
 import { PeerLink, type SignalData } from '../../src/transport/index.js'
+import { prng } from '../helpers/prng.js'
 
 const ICE: RTCIceServer[] = []
-
-/** mulberry32, the same generator on every page so a receiver can rebuild what was sent. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The `count` frames of a seed: random sizes 1..16 KiB (first two at the ends), random bytes. */
 function* frames(seed: number, count: number): Generator<Uint8Array> {

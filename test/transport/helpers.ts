@@ -1,25 +1,15 @@
 // Helpers shared by the transport tests (Node, @roamhq/wrtc).
 import wrtc from '@roamhq/wrtc'
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from '../../src/transport/index.js'
+import { prng } from '../helpers/prng.js'
 
-export { wrtc }
+export { prng, wrtc }
 
 // All WebRTC runs in an isolated network namespace: bash scripts/netns.sh <command>.
 if (!process.env.MUNRO_IN_NETNS && !process.env.MUNRO_NO_NETNS) {
   throw new Error('WebRTC tests must run in an isolated network namespace: bash scripts/netns.sh npx vitest run test/transport')
 }
 
-/** Deterministic PRNG (mulberry32), so a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export function randomBytes(rand: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length)
