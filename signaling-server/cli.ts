@@ -1,4 +1,5 @@
 // `munro-signal`: run the signaling server from the command line.
+import { existsSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { pino } from 'pino'
 import { createSignalingServer, DEFAULT_LIMITS } from './server.js'
@@ -14,8 +15,17 @@ const port = (value: string): number => {
   return n
 }
 
-export function buildCli(): Command {
-  return new Command('munro-signal')
+/** What the installed package knows about itself (bin/munro-signal.js passes it). */
+export interface PackageInfo {
+  version: string
+  /** The demo page built into the package, served at / unless --static or --no-static says otherwise. */
+  demoDir: string
+}
+
+export function buildCli(info?: PackageInfo): Command {
+  const program = new Command('munro-signal')
+  if (info) program.version(info.version, '-V, --version', 'print the version and exit')
+  return program
     .description('Signaling server for munro: places peers in k-ary trees and relays WebRTC offers, answers and ICE candidates.')
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 picks a free one)').env('MUNRO_PORT').default(8080).argParser(port))
     .addOption(new Option('-H, --host <host>', 'address to listen on').env('MUNRO_HOST').default('0.0.0.0'))
@@ -27,7 +37,8 @@ export function buildCli(): Command {
     .addOption(new Option('--source-grace <ms>', 'how long a disconnected source may take to come back before its tree ends').env('MUNRO_SOURCE_GRACE_MS').default(DEFAULT_LIMITS.sourceGraceMs).argParser(positiveInt))
     .addOption(new Option('--rate <n>', 'messages per second allowed per connection').env('MUNRO_RATE').default(DEFAULT_LIMITS.messagesPerSecond).argParser(positiveInt))
     .addOption(new Option('--max-trees-per-connection <n>', 'trees one connection may be in').env('MUNRO_MAX_TREES_PER_CONNECTION').default(DEFAULT_LIMITS.maxTreesPerConnection).argParser(positiveInt))
-    .addOption(new Option('--static <dir>', 'also serve this folder over HTTP (e.g. the demo page)').env('MUNRO_STATIC'))
+    .addOption(new Option('--static <dir>', 'serve this folder over HTTP at / (default: the demo page built into munro-signal)').env('MUNRO_STATIC'))
+    .addOption(new Option('--no-static', 'serve no files: GET / then answers a short page naming the endpoints'))
     .addOption(new Option('--log-level <level>', 'log level').env('MUNRO_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addHelpText(
       'after',
@@ -44,8 +55,8 @@ Logs are JSON lines on stdout (pino).`
     )
 }
 
-export async function main(argv: string[] = process.argv): Promise<void> {
-  const program = buildCli()
+export async function main(argv: string[] = process.argv, info?: PackageInfo): Promise<void> {
+  const program = buildCli(info)
   program.parse(argv)
   const opts = program.opts<{
     port: number
@@ -58,7 +69,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     sourceGrace: number
     rate: number
     maxTreesPerConnection: number
-    static?: string
+    static?: string | false
     logLevel: string
   }>()
   const logger = pino({ level: opts.logLevel })
@@ -74,7 +85,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       sourceGraceMs: opts.sourceGrace,
       messagesPerSecond: opts.rate,
       maxTreesPerConnection: opts.maxTreesPerConnection,
-      staticDir: opts.static,
+      staticDir: opts.static === false ? undefined : (opts.static ?? (info && existsSync(info.demoDir) ? info.demoDir : undefined)),
       logger,
       processMetrics: true
     })

@@ -53,10 +53,19 @@ export function createHttpRoutes(options: HttpRoutesOptions): (req: IncomingMess
       else send(res, 200, 'application/json', JSON.stringify(tree))
       return true
     }
-    if (!root) return false
-    return serveStatic(root, url.pathname, res)
+    if (root && (await serveStatic(root, url.pathname, res))) return true
+    if (url.pathname !== '/') return false
+    // Someone opening the server's address learns what it is, not just "not found".
+    send(res, 200, 'text/html; charset=utf-8', INDEX_PAGE)
+    return true
   }
 }
+
+const INDEX_PAGE = `<!doctype html><meta charset="utf-8"><title>munro-signal</title>
+<h1>munro-signal</h1>
+<p>A signaling server for munro (WebRTC live streaming over a tree of peers). Point the SDK's <code>signal</code> option at this address.</p>
+<ul><li><a href="/healthz">/healthz</a>: status</li><li><a href="/metrics">/metrics</a>: Prometheus metrics</li><li>/trees/&lt;id&gt;: the shape of one tree</li></ul>
+`
 
 async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<boolean> {
   let relative: string

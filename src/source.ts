@@ -50,7 +50,7 @@ export type WriteFlags = MessageFlags
 /** Creates a tree on the signaling server and resolves once this page/process is its source. */
 export async function createSource(options: SourceOptions): Promise<MunroSource> {
   const keyPair = options.keyPair ?? generateKeyPair()
-  const signaling = new SignalingClient(options.signal)
+  const signaling = new SignalingClient(options.signal, { connectTimeoutMs: options.connectTimeoutMs })
   try {
     const joined = await signaling.createTree(keyPair, { k: options.k, k1: options.k1 })
     return new MunroSource(signaling, keyPair, joined.placement, options)

@@ -64,7 +64,7 @@ export interface ViewerEvents {
 /** Joins the tree `treeId` (the source's public key) and resolves once placed. */
 export async function joinTree(treeId: string, options: ViewerOptions): Promise<MunroViewer> {
   const treeKey = publicKeyFromTreeId(treeId)
-  const signaling = new SignalingClient(options.signal)
+  const signaling = new SignalingClient(options.signal, { connectTimeoutMs: options.connectTimeoutMs })
   try {
     const joined = await signaling.joinTree(treeId)
     const viewer = new MunroViewer(signaling, treeId, treeKey, options)

@@ -45,6 +45,8 @@ export const SignalingErrorCode = {
   INTERNAL: 'ERR_INTERNAL',
   TIMEOUT: 'ERR_TIMEOUT',
   DISCONNECTED: 'ERR_DISCONNECTED',
+  /** Client side: no connection to the signaling server within connectTimeoutMs; `cause` is the last connection error. */
+  SIGNAL_UNREACHABLE: 'ERR_SIGNAL_UNREACHABLE',
   DESTROYED: 'ERR_DESTROYED'
 } as const
 export type SignalingErrorCode = (typeof SignalingErrorCode)[keyof typeof SignalingErrorCode]

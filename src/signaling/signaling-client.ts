@@ -38,6 +38,8 @@ export interface SignalingClientOptions {
   reconnectionDelayMaxMs?: number
   /** How long to wait for the server to answer a request. */
   requestTimeoutMs?: number
+  /** How long creating or joining a tree waits for a first connection before ERR_SIGNAL_UNREACHABLE. Default 10 s. */
+  connectTimeoutMs?: number
 }
 
 export interface SignalingClientEvents {
@@ -54,8 +56,8 @@ export interface SignalingClientEvents {
 export class SignalingClientError extends Error {
   readonly code: string
   readonly treeId: string | undefined
-  constructor(code: string, message: string, treeId?: string) {
-    super(message)
+  constructor(code: string, message: string, treeId?: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
     this.name = 'SignalingClientError'
     this.code = code
     this.treeId = treeId
@@ -84,12 +86,17 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   /** The newest placement per tree (by version): a push may overtake the ack it follows. */
   private readonly latest = new Map<string, Placement>()
   private readonly requestTimeoutMs: number
+  private readonly connectTimeoutMs: number
+  /** The server's URL, for error messages. */
+  private readonly target: string
   private wasConnected = false
   private destroyed = false
 
   constructor(urlOrSocket: string | SignalingSocket, options: SignalingClientOptions = {}) {
     super()
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
+    this.target = typeof urlOrSocket === 'string' ? urlOrSocket : 'the given socket'
     if (typeof urlOrSocket === 'string') {
       this.socket = connectSocket(urlOrSocket, {
         transports: ['websocket'],
@@ -167,12 +174,44 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private async joined(treeId: string, send: () => Promise<JoinResult>): Promise<JoinResult> {
     this.joining.add(treeId)
     try {
+      await this.reachable(treeId)
       const result = await send()
       this.remember(result.placement)
       return { ...result, placement: this.latest.get(treeId)! }
     } finally {
       this.joining.delete(treeId)
     }
+  }
+
+  /**
+   * Waits for a connection. socket.io keeps retrying a server that refuses or
+   * does not answer; without this wait a request would sit in its send buffer
+   * and fail as ERR_TIMEOUT, hiding the connection error.
+   */
+  private reachable(treeId: string): Promise<void> {
+    if (this.socket.connected) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      let cause: Error | undefined
+      const onError = (err: Error): void => {
+        cause = err
+      }
+      const settle = (): void => {
+        clearTimeout(timer)
+        this.socket.off('connect', onConnect)
+        this.socket.off('connect_error', onError)
+      }
+      const onConnect = (): void => {
+        settle()
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        settle()
+        const why = cause ? `: ${describeConnectError(cause)}` : ''
+        reject(new SignalingClientError(SignalingErrorCode.SIGNAL_UNREACHABLE, `could not reach the signaling server at ${this.target} within ${this.connectTimeoutMs} ms${why}`, treeId, cause))
+      }, this.connectTimeoutMs)
+      this.socket.on('connect', onConnect)
+      this.socket.on('connect_error', onError)
+    })
   }
 
   private remember(placement: Placement): boolean {
@@ -274,6 +313,13 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.latest.delete(parsed.output.treeId)
     this.emit('tree-ended', parsed.output)
   }
+}
+
+/** socket.io's "websocket error" carries the transport's own error (ECONNREFUSED, a TLS failure, …) in `description`. */
+function describeConnectError(err: Error): string {
+  const description = (err as Error & { description?: unknown }).description
+  const inner = description instanceof Error ? description : (description as { error?: unknown } | undefined)?.error
+  return inner instanceof Error && inner.message && inner.message !== err.message ? `${err.message} (${inner.message})` : err.message
 }
 
 type AckBody<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (res: infer R) => void

@@ -91,8 +91,11 @@ export interface PeerLinkOptions {
   connectTimeoutMs?: number
 }
 
-/** Signaling data as simple-peer emits and accepts it: JSON-safe, opaque to callers. */
-export type SignalData = SimplePeer.SignalData
+/**
+ * Signaling data as simple-peer emits and accepts it: JSON-safe, opaque to callers.
+ * Declared here, not as simple-peer's type, so the published types need no @types/simple-peer.
+ */
+export type SignalData = Record<string, unknown>
 
 export type PeerLinkState = 'connecting' | 'open' | 'closed'
 
@@ -252,7 +255,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       throw new PeerLinkError(PeerLinkErrorCode.INVALID_SIGNAL, `signal data must be an object, got ${describe(data)}`)
     }
     try {
-      this.#peer!.signal(data as SignalData)
+      this.#peer!.signal(data as SimplePeer.SignalData)
     } catch (err) {
       this.destroy(toPeerLinkError(err, 'ERR_SIGNALING'))
     }

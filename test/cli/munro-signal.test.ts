@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
-const BIN = 'bin/munro-signal.js'
+const BIN = 'signaling-server/bin/munro-signal.js'
 const children: ChildProcess[] = []
 
 beforeAll(async () => {
