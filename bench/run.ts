@@ -9,6 +9,7 @@ import { formatCryptoBench, type CryptoBenchResult } from './crypto-core.js'
 import { runCryptoBench } from './crypto.js'
 import { runCryptoBrowserBench } from './crypto-browser.js'
 import { runPlacementBench } from './placement.js'
+import { formatPackageSizeBench, runPackageSizeBench } from './package-size.js'
 import { formatRawRelayBench, runRawRelayBench } from './raw-relay-browser.js'
 import { formatSdkRelayBench, runSdkRelayBench } from './sdk-relay-browser.js'
 import { formatTreeBench, runTreeBench } from './tree.js'
@@ -28,7 +29,8 @@ const sections: Record<string, () => Promise<string>> = {
   },
   'raw-relay': async () => formatRawRelayBench(await runRawRelayBench()),
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
-  tree: async () => formatTreeBench(await runTreeBench())
+  tree: async () => formatTreeBench(await runTreeBench()),
+  'package-size': async () => formatPackageSizeBench(await runPackageSizeBench())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite'
 import { simplePeerForBrowsers } from '../vite.config.js'
 
-// The demo page, built into demo/dist and served by munro-signal (`npm start`).
+// The demo page, served by munro-signal: `npm run build -w munro-signal` builds it into signaling-server/dist/demo.
 export default defineConfig({
   root: 'demo',
   plugins: [simplePeerForBrowsers()],
