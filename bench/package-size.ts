@@ -4,7 +4,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { exec, installPackages } from '../test/packaging/installed.js'
+import { exec, installPackages, userEnv } from '../test/packaging/installed.js'
 
 export const VIEWER_APP_BUDGET_BYTES = 64 * 1024
 
@@ -40,7 +40,7 @@ export async function runPackageSizeBench(): Promise<PackageSizeResult> {
       await writeFile(join(src, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script>')
       await writeFile(join(src, 'main.js'), code)
       const out = join(project.dir, `${name}-dist`)
-      await exec(join(project.dir, 'node_modules/.bin/vite'), ['build', src, '--outDir', out, '--logLevel', 'warn'], { cwd: project.dir })
+      await exec(join(project.dir, 'node_modules/.bin/vite'), ['build', src, '--outDir', out, '--logLevel', 'warn'], { cwd: project.dir, env: userEnv() })
       apps[name] = await gzipOf(join(out, 'assets'))
     }
     const iife = await readFile(join(project.dir, 'node_modules/munro/dist/munro.iife.js'))

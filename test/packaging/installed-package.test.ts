@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from '../browser/harness.js'
-import { exec, installPackages, lockClosure, type InstalledProject } from './installed.js'
+import { exec, installPackages, lockClosure, userEnv, type InstalledProject } from './installed.js'
 
 const SERVER_PACKAGES = ['socket.io', 'engine.io', 'pino', 'prom-client', 'commander', '@types/node', '@types/cors', 'cors']
 
@@ -31,13 +31,14 @@ afterAll(async () => {
 })
 
 function run(command: string, args: string[], options: { env?: Record<string, string>; timeout?: number } = {}) {
-  return exec(command, args, { cwd: project.dir, env: { ...process.env, PATH: oldestPath, ...options.env }, timeout: options.timeout ?? 60_000 })
+  return exec(command, args, { cwd: project.dir, env: userEnv({ PATH: oldestPath, ...options.env }), timeout: options.timeout ?? 60_000 })
 }
 
 /** The installed munro-signal on Node 20.19.0, on a free loopback port. */
 function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(project.oldestNode, ['node_modules/munro-signal/bin/munro-signal.js', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args], {
     cwd: project.dir,
+    env: userEnv(),
     stdio: ['ignore', 'pipe', 'inherit']
   })
   return new Promise((resolve, reject) => {
@@ -53,7 +54,7 @@ function startServer(args: string[]): Promise<{ child: ChildProcess; url: string
 }
 
 describe('the packed tarballs', () => {
-  it('hold only what users need: builds and types, no source maps, no sources, no tests', () => {
+  it('hold only what users need: builds and types, no source maps, no sources, no tests', async () => {
     const files = (name: string) => project.packed.find((p) => p.name === name)!.files.map((f) => f.path)
     const sdk = files('munro')
     expect(sdk).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/munro.js', 'dist/munro.node.js', 'dist/munro.iife.js', 'dist/types/index.d.ts']))
@@ -62,6 +63,13 @@ describe('the packed tarballs', () => {
     for (const path of [...sdk, ...signal]) expect(path).not.toMatch(/\.map$|\.ts$(?<!\.d\.ts)|^test\/|^src\//)
     // The SDK is shipped once, and none of the server is in it.
     expect(sdk.filter((p) => p.endsWith('.js'))).toEqual(['dist/munro.iife.js', 'dist/munro.js', 'dist/munro.node.js'])
+    // Nor does any shipped file point at a map (or a source) that is not there.
+    for (const [name, paths] of [['munro', sdk], ['munro-signal', signal]] as const) {
+      for (const path of paths.filter((p) => p.endsWith('.js'))) {
+        const text = await readFile(join(project.dir, 'node_modules', name, path), 'utf8')
+        expect(text.includes('sourceMappingURL'), `${name}/${path} names a source map`).toBe(false)
+      }
+    }
   })
 
   it('install nothing of the server for a browser-only user', async () => {

