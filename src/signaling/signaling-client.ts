@@ -89,6 +89,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly connectTimeoutMs: number
   /** The server's URL, for error messages. */
   private readonly target: string
+  /** Creates/joins waiting for a first connection; destroy() ends each wait. */
+  private readonly connectWaits = new Set<() => void>()
   private wasConnected = false
   private destroyed = false
 
@@ -162,6 +164,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.socket.off('placement', this.onPlacement)
     this.socket.off('signal', this.onSignal)
     this.socket.off('tree:ended', this.onTreeEnded)
+    for (const cancel of [...this.connectWaits]) cancel()
     this.memberships.clear()
     this.latest.clear()
     if (this.ownsSocket) this.socket.disconnect()
@@ -197,8 +200,13 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       }
       const settle = (): void => {
         clearTimeout(timer)
+        this.connectWaits.delete(cancel)
         this.socket.off('connect', onConnect)
         this.socket.off('connect_error', onError)
+      }
+      const cancel = (): void => {
+        settle()
+        reject(new SignalingClientError(SignalingErrorCode.DESTROYED, 'the signaling client was destroyed', treeId))
       }
       const onConnect = (): void => {
         settle()
@@ -209,6 +217,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         const why = cause ? `: ${describeConnectError(cause)}` : ''
         reject(new SignalingClientError(SignalingErrorCode.SIGNAL_UNREACHABLE, `could not reach the signaling server at ${this.target} within ${this.connectTimeoutMs} ms${why}`, treeId, cause))
       }, this.connectTimeoutMs)
+      this.connectWaits.add(cancel)
       this.socket.on('connect', onConnect)
       this.socket.on('connect_error', onError)
     })

@@ -3,7 +3,7 @@
 // the cause, not with a request timeout that hides why.
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { createSource, joinTree, generateKeyPair, treeIdFromPublicKey, type SignalingClientError } from '../../src/index.js'
+import { createSource, joinTree, generateKeyPair, treeIdFromPublicKey, SignalingClient, type SignalingClientError } from '../../src/index.js'
 
 /** A loopback port with nothing listening: bound once, then released. */
 async function closedPort(): Promise<number> {
@@ -46,4 +46,13 @@ describe('unreachable signaling server', () => {
     expect(ms).toBeGreaterThanOrEqual(9_900)
     expect(ms).toBeLessThan(13_000)
   }, 20_000)
+
+  it('destroy() ends the wait at once, with ERR_DESTROYED, and leaves no timer behind', async () => {
+    const client = new SignalingClient(`http://127.0.0.1:${await closedPort()}`)
+    const joining = failure(client.joinTree(treeIdFromPublicKey(generateKeyPair().publicKey)))
+    client.destroy()
+    const { err, ms } = await joining
+    expect(err.code).toBe('ERR_DESTROYED')
+    expect(ms).toBeLessThan(500)
+  })
 })
