@@ -42,7 +42,10 @@ function startServer(args: string[]): Promise<{ child: ChildProcess; url: string
     stdio: ['ignore', 'pipe', 'inherit']
   })
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('munro-signal did not start')), 20_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error('munro-signal did not start'))
+    }, 20_000)
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       const port = /"port":(\d+)/.exec(text)?.[1]
       if (!port) return
