@@ -12,6 +12,7 @@ import { runPlacementBench } from './placement.js'
 import { formatRawRelayBench, runRawRelayBench } from './raw-relay-browser.js'
 import { formatSdkRelayBench, runSdkRelayBench } from './sdk-relay-browser.js'
 import { formatTreeBench, runTreeBench } from './tree.js'
+import { formatVideoBench, runVideoBench } from './video-browser.js'
 
 const sections: Record<string, () => Promise<string>> = {
   crypto: async () => {
@@ -28,7 +29,8 @@ const sections: Record<string, () => Promise<string>> = {
   },
   'raw-relay': async () => formatRawRelayBench(await runRawRelayBench()),
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
-  tree: async () => formatTreeBench(await runTreeBench())
+  tree: async () => formatTreeBench(await runTreeBench()),
+  video: async () => formatVideoBench(await runVideoBench())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -3,8 +3,9 @@ import { broadcast, createSource, type Broadcast, type MunroSource } from '../sr
 import { $, drawTreeLive, kbps, peerRows, showError, showStats, signalUrl } from './common.js'
 
 const params = new URLSearchParams(location.search)
-/** `?video=320x240` asks the camera for that size (the tests use it to spare CPU). */
+/** `?video=320x240` asks the camera for that size (the tests use it to spare CPU), `?bitrate=2500000` sets the video bitrate. */
 const [width, height] = (params.get('video') ?? '640x360').split('x').map(Number)
+const videoBitsPerSecond = params.get('bitrate') ? Number(params.get('bitrate')) : undefined
 /** What the page exposes to tests and to the curious (devtools: `__demo`). */
 const demo: Record<string, unknown> = {}
 ;(globalThis as unknown as { __demo: typeof demo }).__demo = demo
@@ -29,7 +30,7 @@ async function start(kind: 'camera' | 'screen'): Promise<void> {
   const source = await createSource({ signal: signalUrl, k1: Number($<HTMLInputElement>('k1').value), k: Number($<HTMLInputElement>('k').value) })
   let cast: Broadcast
   try {
-    cast = broadcast(source, stream)
+    cast = broadcast(source, stream, { videoBitsPerSecond })
   } catch (err) {
     source.destroy()
     throw err

@@ -106,6 +106,7 @@ interface Appended {
 }
 
 const TICK_MS = 250
+const HOLE_SEC = 0.2
 
 export class Player extends EventEmitter<PlayerEvents> {
   private state: PlayerState = 'waiting-init'
@@ -199,6 +200,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       if (!m.startPoint) return void this.counts.messagesSkipped++
     }
     this.needStart = false
+    if (this.started && this.state === 'waiting-start') this.state = 'playing'
     this.queue.push({ data: m.data, wallMs: m.timestamp ?? this.estimateWallMs() })
     this.pump()
   }
@@ -392,11 +394,13 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (b.length === 0) return
     const end = b.end(b.length - 1)
     const t = v.currentTime
-    // A hole (the stream skipped forward): jump to the next buffered range.
-    let inRange = false
-    for (let i = 0; i < b.length; i++) if (t >= b.start(i) - 0.05 && t < b.end(i)) inRange = true
+    // A hole (the stream skipped forward): the playhead halts just short of a
+    // range's end, so jump to the next range once within HOLE_SEC of it.
+    let current = -1
+    for (let i = 0; i < b.length; i++) if (t >= b.start(i) - 0.05 && t < b.end(i)) current = i
+    const next = current + 1 < b.length ? b.start(current === -1 ? b.length - 1 : current + 1) : null
     const behind = end - t
-    if (!inRange && b.start(b.length - 1) > t) this.seek(b.start(b.length - 1))
+    if (next !== null && next > t && (current === -1 || b.end(current) - t < HOLE_SEC)) this.seek(next)
     else if (behind > this.o.maxBehindSec) this.seek(Math.max(b.start(b.length - 1), end - this.o.targetLatencySec))
     else if (behind > this.o.targetLatencySec + 0.25) v.playbackRate = this.o.catchUpRate
     else if (behind <= this.o.targetLatencySec) v.playbackRate = 1
