@@ -146,22 +146,24 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     const blob = event.data
     this.chain = this.chain.then(async () => {
       if (this.destroyed || this.failed || blob.size === 0) return
-      this.write(this.splitter.push(new Uint8Array(await blob.arrayBuffer())))
-    })
+      const bytes = new Uint8Array(await blob.arrayBuffer())
+      this.write(() => this.splitter.push(bytes))
+    }).catch((err: Error) => this.fail(new MunroError(ErrorCode.BAD_CONTAINER, `could not read a recorded blob: ${err.message}`, { cause: err })))
   }
 
   private readonly onStop = (): void => {
     // The last dataavailable comes before stop, and its bytes are already in the chain.
     this.chain = this.chain.then(() => {
       if (this.destroyed) return
-      if (!this.failed) this.write(this.splitter.end())
+      if (!this.failed) this.write(() => this.splitter.end())
       this.emit('ended')
     })
   }
 
-  private write(messages: ContainerMessage[]): void {
+  /** Cuts (push or end) and writes what came out; a cutting or writing failure stops the broadcast. */
+  private write(cut: () => ContainerMessage[]): void {
     try {
-      for (const m of messages) {
+      for (const m of cut()) {
         this.source.write(m.data, { init: m.init, startPoint: m.startPoint })
         // A message is complete: sign and send it now rather than at the munro deadline.
         this.source.flush()
