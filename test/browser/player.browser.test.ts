@@ -107,7 +107,7 @@ describe('play() in Chromium', () => {
     expect(s.events).toContain('error:ERR_UNSUPPORTED_CODEC')
   })
 
-  it('corrupt media: ERR_DECODE, then it rebuilds and plays again from the next start point', async () => {
+  it('corrupt media: ERR_DECODE, then it rebuilds and plays again from the next start point; nothing after destroy()', async () => {
     const call = await player()
     const [init, ...media] = recording('vp8.webm')
     const starts = media.flatMap((m, i) => (m.startPoint ? [i] : []))
@@ -120,5 +120,12 @@ describe('play() in Chromium', () => {
     const s = await until(call, 'playing again', (s) => s.recoveries === 1 && s.state === 'playing' && s.framesDecoded > 0)
     expect(s.events).toContain('waiting:recovery')
     await call('destroy')
+    await call('feed', [wire(init!), ...media.map((m) => wire(m))])
+    await new Promise((r) => setTimeout(r, 500))
+    const after = await call('stats')
+    expect(after.state).toBe('destroyed')
+    expect(after.events).toEqual((await call('stats')).events)
+    expect(after.events.length).toBe(s.events.length)
+    expect(after.messagesAppended).toBe(s.messagesAppended)
   })
 })

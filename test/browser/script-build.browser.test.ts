@@ -36,7 +36,7 @@ describe('script build', () => {
     }
     const sourcePage = await open()
     const exported = await sourcePage.evaluate(() => Object.keys((globalThis as unknown as { Munro: object }).Munro).sort())
-    expect(exported).toEqual(expect.arrayContaining(['createSource', 'joinTree', 'generateKeyPair', 'ErrorCode', 'MunroError']))
+    expect(exported).toEqual(expect.arrayContaining(['createSource', 'joinTree', 'generateKeyPair', 'ErrorCode', 'MunroError', 'broadcast', 'play']))
     const treeId = await sourcePage.evaluate(async (url) => {
       const M = (globalThis as any).Munro
       const source = await M.createSource({ signal: url, iceServers: [] })
