@@ -74,8 +74,7 @@ export interface PlayerEvents {
 export type PlayableViewer = Pick<MunroViewer, 'on' | 'off' | 'stats'>
 type Message = MunroMessage & { timestamp?: number; gap?: boolean }
 
-interface MediaSourceLike extends MediaSource {}
-type MediaSourceConstructor = { new (): MediaSourceLike; isTypeSupported(type: string): boolean }
+type MediaSourceConstructor = { new (): MediaSource; isTypeSupported(type: string): boolean }
 
 /** MediaSource, or ManagedMediaSource where it is the only one (iPhone Safari). */
 export function mediaSourceConstructor(scope: Record<string, unknown> = globalThis as unknown as Record<string, unknown>): MediaSourceConstructor | null {
@@ -111,7 +110,7 @@ const HOLE_SEC = 0.2
 export class Player extends EventEmitter<PlayerEvents> {
   private state: PlayerState = 'waiting-init'
   private mimeType: string | null = null
-  private mediaSource: MediaSourceLike | null = null
+  private mediaSource: MediaSource | null = null
   private objectUrl: string | null = null
   private sourceBuffer: SourceBuffer | null = null
   private init: Uint8Array | null = null
