@@ -79,7 +79,7 @@ async function noiseVideo(dir: string): Promise<string> {
   const [w, h, frames] = [1280, 720, 12]
   const chroma = Buffer.alloc(w * h / 2, 128)
   const parts: Buffer[] = [Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\n`)]
-  for (let i = 0; i < frames; i++) parts.push(Buffer.from('FRAME\n'), Buffer.from(randomBytes(w * h).map((b) => 96 + (b & 63))), chroma)
+  for (let i = 0; i < frames; i++) parts.push(Buffer.from('FRAME\n'), Buffer.from(randomBytes(w * h).map((b) => 112 + (b & 31))), chroma)
   const path = join(dir, 'noise.y4m')
   await writeFile(path, Buffer.concat(parts))
   return path
