@@ -74,6 +74,12 @@ test.describe.serial('live video through the tree', () => {
     await expect(viewers[5]!.locator('#tree circle')).toHaveCount(7)
     await expect(viewers[5]!.locator('#tree circle.me')).toHaveCount(1)
     await expect(viewers[5]!.locator('dd[data-stat="live latency"]')).toHaveText(/^\d+ ms$/)
+    // Every viewer, at every depth, is live: its picture is within 2 s of the source.
+    for (const page of viewers) {
+      const latency = await page.evaluate(() => (globalThis as unknown as { __demo: { player: { stats(): { liveLatencyMs: number | null } } } }).__demo.player.stats().liveLatencyMs)
+      expect(latency).toBeGreaterThan(0)
+      expect(latency).toBeLessThan(2000)
+    }
     await expect(broadcaster.locator('dd[data-stat="viewers"]')).toHaveText('6')
     await broadcaster.screenshot({ path: `${SCREENSHOTS}/broadcast.png`, fullPage: true })
     await viewers[5]!.screenshot({ path: `${SCREENSHOTS}/watch.png`, fullPage: true })
