@@ -13,6 +13,7 @@ import { formatPackageSizeBench, runPackageSizeBench } from './package-size.js'
 import { formatRawRelayBench, runRawRelayBench } from './raw-relay-browser.js'
 import { formatSdkRelayBench, runSdkRelayBench } from './sdk-relay-browser.js'
 import { formatTreeBench, runTreeBench } from './tree.js'
+import { formatVideoBench, runVideoBench } from './video-browser.js'
 
 const sections: Record<string, () => Promise<string>> = {
   crypto: async () => {
@@ -30,7 +31,8 @@ const sections: Record<string, () => Promise<string>> = {
   'raw-relay': async () => formatRawRelayBench(await runRawRelayBench()),
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
   tree: async () => formatTreeBench(await runTreeBench()),
-  'package-size': async () => formatPackageSizeBench(await runPackageSizeBench())
+  'package-size': async () => formatPackageSizeBench(await runPackageSizeBench()),
+  video: async () => formatVideoBench(await runVideoBench())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -56,7 +56,19 @@ export const ErrorCode = {
   /** The reassembler holds as many bytes (or is as far ahead) as it is allowed to. */
   BUFFER_FULL: 'ERR_BUFFER_FULL',
   /** Chunk flags do not form a message (a start inside a message); the partial message was dropped. */
-  BAD_MESSAGE: 'ERR_BAD_MESSAGE'
+  BAD_MESSAGE: 'ERR_BAD_MESSAGE',
+
+  // ------------------------------------------------------------ media (src/media)
+  /** A recording is not a WebM or fragmented MP4 stream the splitter can cut (or it stopped mid-element). */
+  BAD_CONTAINER: 'ERR_BAD_CONTAINER',
+  /** Neither MediaRecorder nor MediaSource handles this stream's type here. */
+  UNSUPPORTED_CODEC: 'ERR_UNSUPPORTED_CODEC',
+  /** The browser's decoder rejected the media (the video element or SourceBuffer failed). */
+  DECODE: 'ERR_DECODE',
+  /** The SourceBuffer is full even after trimming the back buffer. */
+  MEDIA_QUOTA: 'ERR_MEDIA_QUOTA',
+  /** The video stopped advancing although data keeps arriving, or no data arrives. */
+  MEDIA_STALL: 'ERR_MEDIA_STALL'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -6,6 +6,9 @@ export { createSource, MunroSource, type SourceOptions, type SourceEvents, type 
 export { joinTree, MunroViewer, type ViewerOptions, type ViewerEvents, type MunroMessage, type RejectedChunk } from './viewer.js'
 export type { PeerOptions, PeerStats } from './peer-options.js'
 
+// ------------------------------------------------------------ live video
+export * from './media/index.js'
+
 // ------------------------------------------------------------ keys and errors
 export { generateKeyPair, exportKeyPair, importKeyPair, treeIdFromPublicKey, publicKeyFromTreeId, type KeyPair, type ExportedKeyPair } from './crypto/keys.js'
 export { ErrorCode, MunroError, isMunroError } from './errors.js'
