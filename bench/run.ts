@@ -8,6 +8,7 @@ import os from 'node:os'
 import { formatCryptoBench, type CryptoBenchResult } from './crypto-core.js'
 import { runCryptoBench } from './crypto.js'
 import { runCryptoBrowserBench } from './crypto-browser.js'
+import { formatLatencyBench, runLatencyBench } from './latency.js'
 import { runPlacementBench } from './placement.js'
 import { formatRawRelayBench, runRawRelayBench } from './raw-relay-browser.js'
 import { formatSdkRelayBench, runSdkRelayBench } from './sdk-relay-browser.js'
@@ -28,7 +29,8 @@ const sections: Record<string, () => Promise<string>> = {
   },
   'raw-relay': async () => formatRawRelayBench(await runRawRelayBench()),
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
-  tree: async () => formatTreeBench(await runTreeBench())
+  tree: async () => formatTreeBench(await runTreeBench()),
+  latency: async () => formatLatencyBench(await runLatencyBench())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
