@@ -32,6 +32,14 @@ export interface SourceOptions extends PeerOptions {
    * data. Keep it well under the viewers' `stallMs`. Default 500 ms.
    */
   heartbeatMs?: number
+  /**
+   * This run's source session, signed into everything it sends. Viewers follow
+   * a higher epoch than the one they have (a source restarted with its saved
+   * key) and refuse lower ones. Default: Date.now() at start, so a restart is
+   * newer as long as this machine's clock did not go back; an app that keeps
+   * state can pass a counter instead.
+   */
+  epoch?: number
 }
 
 export interface SourceEvents {
@@ -93,7 +101,8 @@ export class MunroSource extends EventEmitter<SourceEvents> {
       maxMessageBytes: o.maxMessageBytes,
       munroSpan: options.munroSpan,
       munroDeadlineMs: options.munroDeadlineMs,
-      heartbeatMs: options.heartbeatMs ?? 500
+      heartbeatMs: options.heartbeatMs ?? 500,
+      epoch: options.epoch
     })
     this.peer = new TreePeer({
       signaling,

@@ -1,7 +1,8 @@
 // The verification pipeline of a viewer: what happens to each frame from a
-// parent. Verification starts as soon as a frame arrives, so signature checks
-// and chunk hashes of consecutive frames overlap; results are committed
-// strictly in arrival order: stored in the StreamBuffer (from where children
+// parent. Verification of the next VERIFY_AHEAD frames runs concurrently, so
+// signature checks and chunk hashes of consecutive frames overlap (and a burst
+// of catch-up frames cannot start more signature checks than the verifier
+// allows at once); results are committed strictly in arrival order: stored in the StreamBuffer (from where children
 // are served), reassembled into messages for the application. Nothing
 // unverified is stored, forwarded or delivered.
 //
@@ -82,20 +83,33 @@ const MAX_IGNORED_PER_PARENT = 256
 
 type Verdict = VerifyResult | SignedVerdict
 
+interface Entry<S> {
+  frame: MunroFrame | ChunkFrame | InitFrame
+  bytes: Uint8Array
+  source: S
+  /** Set once its verification started. */
+  verdict: Promise<Verdict> | null
+}
+
+/** Frames verified concurrently ahead of the commit point (below the verifier's maxInflightMunros). */
+const VERIFY_AHEAD = 32
+const SKIPPED: Verdict = Object.freeze({ ok: false, code: ErrorCode.DESTROYED, message: 'dropped unread' })
+
 export class VerifyPipeline<S extends FrameSource> extends EventEmitter<VerifyPipelineEvents<S>> {
   private readonly verifier: ChunkVerifier
   private readonly buffer: StreamBuffer
   private readonly reassembler: MessageReassembler
   private readonly maxQueuedFrames: number
   private readonly now: () => number
-  private tail: Promise<void> = Promise.resolve()
-  private queued = 0
+  /** Frames received and not yet committed, in arrival order; the first `started` are being verified. */
+  private readonly queue: Entry<S>[] = []
+  private started = 0
+  private draining = false
   /** Per parent: starts of its munros we dropped without blame; their chunks from it are dropped quietly. */
   private readonly ignored = new WeakMap<S, Set<number>>()
   private readonly overloaded = new WeakSet<S>()
   /** Per parent: the verdicts of the munros it sent last, by start, so its chunks are checked against those. */
   private readonly munroVerdicts = new WeakMap<S, Map<number, Promise<SignedVerdict>>>()
-  private readonly timestamps = new Map<number, number>()
   private gapPending = false
   private mark = 0
   private destroyed = false
@@ -120,35 +134,62 @@ export class VerifyPipeline<S extends FrameSource> extends EventEmitter<VerifyPi
 
   /** Frames received and not yet committed. */
   get queueLength(): number {
-    return this.queued
+    return this.queue.length
   }
 
   /** Takes one frame from `source`, in arrival order. */
   push(frame: MunroFrame | ChunkFrame | InitFrame, bytes: Uint8Array, source: S): void {
     if (this.destroyed || this.overloaded.has(source)) return
-    if (this.queued >= this.maxQueuedFrames) {
+    if (this.queue.length >= this.maxQueuedFrames) {
       this.overloaded.add(source)
-      this.reject(source, 'overload', { ok: false, code: ErrorCode.QUEUE_FULL, message: `${this.queued} frames already wait for verification` })
+      this.reject(source, 'overload', { ok: false, code: ErrorCode.QUEUE_FULL, message: `${this.queue.length} frames already wait for verification` })
       return
     }
-    this.queued++
-    // Verification starts now; only the commit waits for the frames before it.
-    const verdict: Promise<Verdict> = this.verify(frame, source)
-    this.tail = this.tail
-      .then(() => verdict)
-      .then((v) => {
-        this.queued--
-        if (this.destroyed || !source.isOpen) return
-        this.commit(frame, bytes, source, v)
-      })
-      .catch((err: unknown) => this.safeEmit('error', err))
+    this.queue.push({ frame, bytes, source, verdict: null })
+    this.startVerifying()
+    void this.drain()
   }
 
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
-    this.timestamps.clear()
+    this.queue.length = 0
     this.removeAllListeners()
+  }
+
+  /** Starts verifying the frames within VERIFY_AHEAD of the commit point. */
+  private startVerifying(): void {
+    while (this.started < this.queue.length && this.started < VERIFY_AHEAD) {
+      const entry = this.queue[this.started++]!
+      // A closed parent's frames are dropped unread: do not spend a signature check on them.
+      entry.verdict = entry.source.isOpen ? this.verify(entry.frame, entry.source) : Promise.resolve(SKIPPED)
+    }
+  }
+
+  /** Commits verdicts in arrival order as they come in. */
+  private async drain(): Promise<void> {
+    if (this.draining) return
+    this.draining = true
+    while (this.queue.length > 0 && !this.destroyed) {
+      const head = this.queue[0]!
+      let verdict: Verdict = SKIPPED
+      try {
+        verdict = await head.verdict!
+      } catch (err) {
+        this.safeEmit('error', err) // a verifier bug: drop the frame, keep the pipeline going
+      }
+      if (this.destroyed) break
+      this.queue.shift()
+      this.started--
+      this.startVerifying()
+      if (verdict === SKIPPED || !head.source.isOpen) continue
+      try {
+        this.commit(head.frame, head.bytes, head.source, verdict)
+      } catch (err) {
+        this.safeEmit('error', err)
+      }
+    }
+    this.draining = false
   }
 
   // ------------------------------------------------------------ verify (concurrent)
@@ -192,8 +233,6 @@ export class VerifyPipeline<S extends FrameSource> extends EventEmitter<VerifyPi
     this.ignored.get(source)?.delete(frame.start)
     this.firstVerifiedIndex ??= frame.start
     this.buffer.addMunro({ start: frame.start, count: frame.count, timestamp: frame.timestamp, frame: bytes })
-    this.timestamps.set(frame.start, frame.timestamp)
-    if (this.timestamps.size > 4096) this.timestamps.delete(this.timestamps.keys().next().value as number)
     if (fresher) this.mark++
     this.safeEmit('stored')
   }
@@ -214,14 +253,14 @@ export class VerifyPipeline<S extends FrameSource> extends EventEmitter<VerifyPi
       return this.reject(source, UNUSABLE.has(verdict.code) ? 'unusable' : 'invalid', verdict)
     }
     // Its munro belongs to another session than the buffer's (a verdict that raced a session change).
-    if (!this.buffer.getMunro(frame.munroStart)) return
+    const munro = this.buffer.getMunro(frame.munroStart)
+    if (!munro) return
     this.chunksVerified++
     const added = this.buffer.add(toBufferedChunk(frame, bytes, this.now()))
     if (added === 'duplicate' || added === 'stale') return
     this.mark++
     this.safeEmit('stored')
-    const timestamp = this.timestamps.get(frame.munroStart) ?? 0
-    this.deliver(this.reassembler.push({ index: frame.index, flags: frame.flags, payload: frame.payload, timestamp }))
+    this.deliver(this.reassembler.push({ index: frame.index, flags: frame.flags, payload: frame.payload, timestamp: munro.timestamp }))
   }
 
   /** A newer source session: everything held belongs to the old one. */
@@ -230,7 +269,7 @@ export class VerifyPipeline<S extends FrameSource> extends EventEmitter<VerifyPi
     const from = this.reassembler.nextIndex
     this.buffer.reset(epoch)
     this.reassembler.reset()
-    this.timestamps.clear()
+    this.firstVerifiedIndex = undefined
     if (previous !== -1) {
       // Indices restart with the new session, so toIndex may be below fromIndex.
       this.gapPending = true

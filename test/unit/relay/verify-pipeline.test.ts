@@ -230,6 +230,15 @@ describe('VerifyPipeline', () => {
     expect(v.log).toEqual(['m0', 'm1'])
   })
 
+  it('a burst of catch-up frames (hundreds of munros at once) is verified without tripping the verifier in-flight bound', async () => {
+    const s = await signStream(Array.from({ length: 300 }, (_, i) => msg(`m${i}`)), { munroSpan: 1 })
+    const v = viewer(s.keys.publicKey)
+    v.feed(s.frames, new Parent('catching up'))
+    await v.settle()
+    expect(v.rejected).toEqual([])
+    expect(v.messages.length).toBe(300)
+  })
+
   it('a message the reassembler drops is a gap event, and the next message says so', async () => {
     const s = await signStream([msg('ok'), { bytes: messageBytes(50, 1) }, msg('after')], { munroSpan: 4 })
     const v = viewer(s.keys.publicKey, { maxMessageBytes: 10 })
