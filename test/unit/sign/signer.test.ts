@@ -5,7 +5,7 @@ import { ErrorCode } from '../../../src/errors.js'
 import { StreamSigner, type SignedMunro } from '../../../src/sign/munro-signer.js'
 import { initSignable, munroSignable } from '../../../src/wire/signed-layouts.js'
 import { splitMessage } from '../../../src/sign/chunker.js'
-import { ChunkFlag, FrameType, decodeFrame } from '../../../src/wire/frames.js'
+import { ChunkFlag, FrameType, type InitFrame, decodeFrame } from '../../../src/wire/frames.js'
 import { MAX_FRAME_BYTES, maxChunkPayloadBytes } from '../../../src/wire/limits.js'
 
 const keys = generateKeyPair()
@@ -96,13 +96,12 @@ describe('StreamSigner', () => {
   it('signs its session (epoch) into every munro, and init messages outside the chunk order', async () => {
     const signer = new StreamSigner({ ...keys, epoch: 42, munroDeadlineMs: Infinity, now: () => NOW })
     const out = collect(signer)
-    const inits: { atIndex: number; seq: number; ok: boolean }[] = []
+    const initFrames: InitFrame[] = []
     const order: string[] = []
     signer.on('munro', () => order.push('munro'))
-    signer.on('init', async ({ frame }) => {
+    signer.on('init', ({ frame }) => {
       order.push('init')
-      const ok = await verifySignature(keys.publicKey, initSignable(keys.publicKey, frame), frame.signature)
-      inits.push({ atIndex: frame.atIndex, seq: frame.seq, ok })
+      initFrames.push(frame)
     })
     signer.write(bytes(5))
     signer.writeInit(bytes(7))
@@ -110,8 +109,10 @@ describe('StreamSigner', () => {
     signer.writeInit(bytes(8))
     signer.flush()
     await signer.settled()
-    await new Promise((r) => setTimeout(r, 10))
     expect(order).toEqual(['munro', 'init', 'munro', 'init'])
+    const inits = await Promise.all(
+      initFrames.map(async (f) => ({ atIndex: f.atIndex, seq: f.seq, ok: await verifySignature(keys.publicKey, initSignable(keys.publicKey, f), f.signature) }))
+    )
     expect(inits).toEqual([
       { atIndex: 1, seq: 1, ok: true },
       { atIndex: 2, seq: 2, ok: true }
