@@ -7,12 +7,15 @@
 //   its turn, and an offer overtaken by a newer one while waiting is dropped
 //   (counted);
 // - a new session resumes no earlier than what the last one already served,
-//   less the bytes that were still in flight when it ended (the only part an
-//   honest child can have lost).
+//   less what an honest child can have lost: the bytes still in our send
+//   buffer when it ended, plus REWIND_ALLOWANCE_BYTES it may have received
+//   but not yet verified (a child drops a closed parent's queued frames).
 // Pure bookkeeping over bounded maps; the caller owns timers and links.
 import type { StreamBuffer } from './stream-buffer.js'
 
 export const OFFER_INTERVAL_MS = 1_000
+/** 32 frames of 16 KiB: as far as a child's verification runs ahead of what it has stored. */
+export const REWIND_ALLOWANCE_BYTES = 512 * 1024
 /** Child ids remembered; the oldest is forgotten first. */
 const MAX_REMEMBERED = 256
 
@@ -51,7 +54,7 @@ export class ChildAdmission {
     if (!served || served.epoch !== buffer.epoch) return undefined
     let floor = served.next
     let lost = 0
-    while (lost < served.unconfirmedBytes) {
+    while (lost < served.unconfirmedBytes + REWIND_ALLOWANCE_BYTES) {
       const chunk = buffer.getChunk(floor - 1)
       if (!chunk) break
       lost += chunk.frame.byteLength
