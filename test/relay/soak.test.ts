@@ -130,30 +130,30 @@ describe('soak', () => {
     })()
     await Promise.all([writer, churn, sampler])
 
-    await waitFor(() => logs.every((l) => l.length >= written), 30_000, 'every long-lived viewer to have every message').catch((err: Error) => {
-      const state = logs.map((l) => {
-        const got = new Set(l.map((e) => e.id))
-        const missing = hashes.map((_, i) => i).filter((i) => !got.has(i))
-        return `${l.length}/${written} (missing ${missing.length}: ${missing.slice(0, 8)})`
-      })
-      throw new Error(`${err.message}: ${state.join('; ')}`)
+    // Every figure is gathered and printed first, then asserted, so a failing run still reports all of them.
+    await waitFor(() => logs.every((l) => l.length >= written), 30_000, 'every long-lived viewer to have every message').catch(() => undefined)
+    const lost = logs.map((l) => {
+      const got = new Set(l.map((e) => e.id))
+      return hashes.map((_, i) => i).filter((i) => !got.has(i))
     })
-    for (const log of logs) {
-      expect(log.map((e) => e.id)).toEqual(hashes.map((_, i) => i))
-      expect(log.map((e) => e.hash)).toEqual(hashes)
-    }
+    const corrupted = logs.map((l) => l.filter((e) => hashes[e.id] !== e.hash).length)
     for (const v of churners) v.destroy()
     churners = []
     await sleep(1_000)
-    expect(late).toEqual([])
 
     const slope = slopePerMinute(heap)
     const mib = (b: number) => (b / 1024 / 1024).toFixed(1)
     console.log(
       `[soak] ${SOAK_MS / 1000} s, ${written} messages, ${joined} viewers joined, ${churnedOut} churned out; ` +
-        `${LONG_LIVED} long-lived viewers lost 0 and got 0 corrupted; heap ${mib(heap[0]![1])} → ${mib(heap.at(-1)![1])} MiB, ` +
-        `slope ${mib(slope)} MiB/min over ${heap.length} samples; ${late.length} events after destroy()`
+        `long-lived viewers lost [${lost.map((l) => l.length)}] (first missing: [${lost.map((l) => l.slice(0, 5).join(' '))}]), corrupted [${corrupted}]; ` +
+        `heap ${mib(heap[0]![1])} → ${mib(heap.at(-1)![1])} MiB, slope ${mib(slope)} MiB/min over ${heap.length} samples; ` +
+        `${late.length} events after destroy()`
     )
+    for (const log of logs) {
+      expect(log.map((e) => e.id)).toEqual(hashes.map((_, i) => i))
+      expect(log.map((e) => e.hash)).toEqual(hashes)
+    }
+    expect(late).toEqual([])
     // Flat: a leak of one message's worth per churn event (~10 KiB × 40/min) would already show; 2 MiB/min is far above noise.
     expect(slope).toBeLessThan(2 * 1024 * 1024)
   }, SOAK_MS + 120_000)
