@@ -6,7 +6,7 @@ import { generateKeyPair, type KeyPair } from '../src/crypto/keys.js'
 import { ed25519Backend, signMessage, verifySignature, verifyWithNoble } from '../src/crypto/ed25519.js'
 import { leafHash, leafHashAsync } from '../src/crypto/merkle.js'
 import { StreamSigner } from '../src/sign/munro-signer.js'
-import { munroSignable } from '../src/sign/signable.js'
+import { munroSignable } from '../src/wire/signed-layouts.js'
 import { ChunkVerifier } from '../src/verify/verifier.js'
 import { MessageReassembler } from '../src/verify/reassembler.js'
 import { FrameType, decodeFrame } from '../src/wire/frames.js'
@@ -151,7 +151,7 @@ async function verifyAll(p: Prepared): Promise<number> {
     } else if (d.frame.type === FrameType.CHUNK) {
       const r = await verifier.acceptChunk(d.frame)
       if (!r.ok) throw new Error(`bench: ${r.code}`)
-      messages += reassembler.push(d.frame).messages.length
+      messages += reassembler.push({ ...d.frame, timestamp: 0 }).filter((e) => e.kind === 'message').length
     }
   }
   verifier.destroy()
@@ -198,7 +198,7 @@ async function perOp(wall: () => number, n: number, op: () => unknown): Promise<
 export async function benchPrimitives(wall: () => number): Promise<PrimitiveFigures> {
   const keys = generateKeyPair()
   const payload = filler(MAX_FRAME_BYTES - 200, 9)
-  const signable = munroSignable(keys.publicKey, { start: 123, count: 32, span: 32, timestamp: Date.now(), root: new Uint8Array(32).fill(7) })
+  const signable = munroSignable(keys.publicKey, { epoch: 1, start: 123, count: 32, span: 32, timestamp: Date.now(), root: new Uint8Array(32).fill(7) })
   const signature = await signMessage(keys.secretKey, signable)
   const signMicros = await perOp(wall, 300, () => signMessage(keys.secretKey, signable))
   return {

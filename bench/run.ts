@@ -8,6 +8,7 @@ import os from 'node:os'
 import { formatCryptoBench, type CryptoBenchResult } from './crypto-core.js'
 import { runCryptoBench } from './crypto.js'
 import { runCryptoBrowserBench } from './crypto-browser.js'
+import { formatLatencyBench, runLatencyBench } from './latency.js'
 import { runPlacementBench } from './placement.js'
 import { formatPackageSizeBench, runPackageSizeBench } from './package-size.js'
 import { formatRawRelayBench, runRawRelayBench } from './raw-relay-browser.js'
@@ -32,7 +33,8 @@ const sections: Record<string, () => Promise<string>> = {
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
   tree: async () => formatTreeBench(await runTreeBench()),
   'package-size': async () => formatPackageSizeBench(await runPackageSizeBench()),
-  video: async () => formatVideoBench(await runVideoBench())
+  video: async () => formatVideoBench(await runVideoBench()),
+  latency: async () => formatLatencyBench(await runLatencyBench())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -76,11 +76,11 @@ export interface RawStages {
 /** As RawStages, for the SDK: each stage of viewer d's pipeline. */
 export interface SdkStages {
   hop: number
-  /** The MUNRO frame, decoded, reaches Ingest.push (it was sent just before the chunk). */
+  /** The MUNRO frame, decoded, reaches VerifyPipeline.push (it was sent just before the chunk). */
   munroPushed: number
   munroVerifyStart: number
   munroVerifyEnd: number
-  /** The (last) CHUNK frame, decoded, reaches Ingest.push. */
+  /** The (last) CHUNK frame, decoded, reaches VerifyPipeline.push. */
   chunkPushed: number
   chunkVerifyStart: number
   chunkVerifyEnd: number
@@ -265,12 +265,12 @@ async function rawChain(hops: number): Promise<RawChain> {
 
 /** The SDK's private parts the stage instrumentation wraps (runtime fields; TypeScript hides them). */
 interface ViewerInternals {
-  peer: { children: Map<string, { link: { send(frame: Uint8Array): boolean } }> }
+  peer: { children: { all: Iterable<{ link: { send(frame: Uint8Array): boolean } }> } }
   verifier: {
     acceptMunro(frame: unknown): Promise<unknown>
     acceptChunk(frame: unknown): Promise<unknown>
   }
-  ingest: { push(frame: { type: number }, bytes: Uint8Array, from: unknown): void }
+  pipeline: { push(frame: { type: number }, bytes: Uint8Array, from: unknown): void }
 }
 
 interface SdkChain extends Chain {
@@ -364,7 +364,7 @@ async function sdkChain(url: string, hops: number, span: number): Promise<SdkCha
       // Depth d sends towards d+1 through its only child session: note when
       // the first frame of a message goes out and when the last chunk's send returns.
       const wrapSends = (peer: ViewerInternals['peer'], d: number) => {
-        for (const child of peer.children.values()) {
+        for (const child of peer.children.all) {
           const link = child.link
           const send = link.send.bind(link)
           let burstStart = Number.NaN
@@ -391,8 +391,8 @@ async function sdkChain(url: string, hops: number, span: number): Promise<SdkCha
         const d = i + 1
         const v = viewer as unknown as ViewerInternals
         wrapSends(v.peer, d)
-        const push = v.ingest.push.bind(v.ingest)
-        v.ingest.push = (frame, bytes, from) => {
+        const push = v.pipeline.push.bind(v.pipeline)
+        v.pipeline.push = (frame, bytes, from) => {
           if (frame.type === FrameType.MUNRO) at(d).munroPushed = now()
           else at(d).chunkPushed = now()
           push(frame, bytes, from)

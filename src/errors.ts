@@ -35,20 +35,22 @@ export const ErrorCode = {
   BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
   /** A handshake names another tree than the one this peer serves. */
   WRONG_TREE: 'ERR_WRONG_TREE',
-  /** A munro's timestamp is older than the accepted window, or it lies below the eviction floor. */
+  /** A munro's timestamp lags too far behind the stream, or it lies below the eviction floor. */
   STALE_MUNRO: 'ERR_STALE_MUNRO',
-  /** A munro's timestamp is further in the future than the accepted clock skew. */
-  FUTURE_MUNRO: 'ERR_FUTURE_MUNRO',
+  /** A genuine frame of an older source session than the one this peer follows (the source restarted). */
+  STALE_EPOCH: 'ERR_STALE_EPOCH',
   /** A chunk's proof does not lead to the signed root at the chunk's claimed position. */
   BAD_PROOF: 'ERR_BAD_PROOF',
-  /** A chunk's munro never arrived (pending timeout, or pending disabled). */
+  /** A chunk arrived without its munro before it. */
   UNKNOWN_MUNRO: 'ERR_UNKNOWN_MUNRO',
   /** A validly signed munro overlaps another validly signed munro that was accepted first. */
   MUNRO_CONFLICT: 'ERR_MUNRO_CONFLICT',
   /** A chunk belongs to a munro that was already evicted. */
   STALE_CHUNK: 'ERR_STALE_CHUNK',
-  /** Too many chunks are waiting for their munro. */
+  /** Too many munro signatures are being checked at once. */
   PENDING_FULL: 'ERR_PENDING_FULL',
+  /** A parent sent faster than this peer verifies: its receive queue is full. */
+  QUEUE_FULL: 'ERR_QUEUE_FULL',
 
   // ------------------------------------------------------------ messages
   /** A message is larger than the configured maximum. */

@@ -3,8 +3,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { ErrorCode, MunroError } from './errors.js'
 import { generateKeyPair, treeIdFromPublicKey, type KeyPair } from './crypto/keys.js'
-import { StreamSigner, type SignedMunro } from './sign/munro-signer.js'
-import type { MessageFlags } from './sign/chunker.js'
+import { StreamSigner, type SignedInit, type SignedMunro } from './sign/munro-signer.js'
 import { SignalingClient } from './signaling/signaling-client.js'
 import type { Placement, TreeEnded } from './protocol/signaling.js'
 import { TreePeer } from './relay/tree-peer.js'
@@ -21,7 +20,11 @@ export interface SourceOptions extends PeerOptions {
   k?: number
   /** Chunks per signed munro (a power of two). Default 32. */
   munroSpan?: number
-  /** Sign an unfinished munro after this long, bounding latency at low bitrates. Default 50 ms. */
+  /**
+   * Wait this long after a write before signing, so that more writes share
+   * one signature (less CPU at high message rates, more latency). Default 0:
+   * what is written within one task is signed at the end of that task.
+   */
   munroDeadlineMs?: number
   /**
    * While the application writes nothing, sign an empty heartbeat chunk this
@@ -30,11 +33,13 @@ export interface SourceOptions extends PeerOptions {
    */
   heartbeatMs?: number
   /**
-   * Re-sign the latest init message this often, so its signed timestamp stays
-   * inside what viewers accept (`maxAgeMs`, default 10 min) for late joiners.
-   * Viewers see the init message again each time. Default 60 000 ms.
+   * This run's source session, signed into everything it sends. Viewers follow
+   * a higher epoch than the one they have (a source restarted with its saved
+   * key) and refuse lower ones. Default: Date.now() at start, so a restart is
+   * newer as long as this machine's clock did not go back; an app that keeps
+   * state can pass a counter instead.
    */
-  initRefreshMs?: number
+  epoch?: number
 }
 
 export interface SourceEvents {
@@ -45,7 +50,17 @@ export interface SourceEvents {
   error: (err: Error) => void
 }
 
-export type WriteFlags = MessageFlags
+export interface WriteFlags {
+  /** A late joiner may start here (e.g. a keyframe or a media segment start). */
+  startPoint?: boolean
+  /**
+   * An initialization segment (codec setup): it travels outside the message
+   * order, every newcomer gets the latest one before the data that follows
+   * it, and viewers deliver it again only when a new one is written. At most
+   * MAX_INIT_BYTES (16 286 bytes).
+   */
+  init?: boolean
+}
 
 /** Creates a tree on the signaling server and resolves once this page/process is its source. */
 export async function createSource(options: SourceOptions): Promise<MunroSource> {
@@ -66,9 +81,6 @@ export class MunroSource extends EventEmitter<SourceEvents> {
   private readonly signer: StreamSigner
   private readonly peer: TreePeer
   private readonly statsTimer: ReturnType<typeof setInterval> | null
-  private readonly heartbeatTimer: ReturnType<typeof setInterval>
-  private wroteSinceHeartbeat = false
-  private lastInit: { bytes: Uint8Array; at: number } | null = null
   private messagesWritten = 0
   private destroyed = false
 
@@ -88,7 +100,9 @@ export class MunroSource extends EventEmitter<SourceEvents> {
       publicKey: keyPair.publicKey,
       maxMessageBytes: o.maxMessageBytes,
       munroSpan: options.munroSpan,
-      munroDeadlineMs: options.munroDeadlineMs
+      munroDeadlineMs: options.munroDeadlineMs,
+      heartbeatMs: options.heartbeatMs ?? 500,
+      epoch: options.epoch
     })
     this.peer = new TreePeer({
       signaling,
@@ -96,7 +110,10 @@ export class MunroSource extends EventEmitter<SourceEvents> {
       treeKey: keyPair.publicKey,
       ...treePeerSettings(o)
     })
+    // Everything this source signs belongs to its session.
+    this.peer.buffer.reset(this.signer.epoch)
     this.signer.on('munro', this.onSigned)
+    this.signer.on('init', this.onInit)
     this.signer.on('error', (err) => this.emit('error', err))
     this.peer.on('children-changed', (children) => this.emit('children-changed', children))
     // A failed rejoin after a signaling reconnect, for example.
@@ -104,12 +121,6 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     this.peer.on('tree-ended', (ended) => this.emit('tree-ended', ended))
     this.peer.applyPlacement(placement)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null
-    const initRefreshMs = options.initRefreshMs ?? 60_000
-    this.heartbeatTimer = setInterval(() => {
-      if (this.lastInit && Date.now() - this.lastInit.at >= initRefreshMs) this.write(this.lastInit.bytes, { init: true })
-      if (!this.wroteSinceHeartbeat) this.signer.heartbeat()
-      this.wroteSinceHeartbeat = false
-    }, options.heartbeatMs ?? 500)
   }
 
   get children(): string[] {
@@ -118,17 +129,17 @@ export class MunroSource extends EventEmitter<SourceEvents> {
 
   /**
    * Writes one application message (bytes or text). It is chunked, signed
-   * within `munroDeadlineMs` and relayed to every viewer in order.
+   * at the end of the current task (or after `munroDeadlineMs`) and relayed
+   * to every viewer in order. The bytes are copied: reuse your buffer at once.
    * Flags: `startPoint` marks where a late joiner may begin (e.g. a keyframe),
-   * `init` an initialization segment every newcomer receives first.
+   * `init` an initialization segment (see WriteFlags).
    */
   write(data: Uint8Array | string, flags?: WriteFlags): void {
     if (this.destroyed) throw new MunroError(ErrorCode.DESTROYED, 'write after destroy')
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
     if (!(bytes instanceof Uint8Array)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'write() takes a Uint8Array or a string')
-    this.signer.write(bytes, flags)
-    if (flags?.init) this.lastInit = { bytes: bytes.slice(), at: Date.now() }
-    this.wroteSinceHeartbeat = true
+    if (flags?.init) this.signer.writeInit(bytes)
+    else this.signer.write(bytes, { startPoint: flags?.startPoint })
     this.messagesWritten++
   }
 
@@ -156,7 +167,6 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     if (this.destroyed) return
     this.destroyed = true
     if (this.statsTimer) clearInterval(this.statsTimer)
-    clearInterval(this.heartbeatTimer)
     this.signer.destroy()
     void this.signaling.leaveTree(this.treeId).catch(() => undefined).finally(() => this.signaling.destroy())
     this.peer.destroy()
@@ -168,6 +178,11 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     const buffer = this.peer.buffer
     buffer.addMunro({ start: signed.munro.start, count: signed.munro.count, timestamp: signed.munro.timestamp, frame: signed.munroBytes })
     for (const { frame, bytes } of signed.chunks) buffer.add(toBufferedChunk(frame, bytes, now))
+    this.peer.pumpChildren()
+  }
+
+  private readonly onInit = (signed: SignedInit): void => {
+    this.peer.buffer.inits.add(signed.frame, signed.bytes)
     this.peer.pumpChildren()
   }
 }

@@ -5,32 +5,27 @@ import { ErrorCode, MunroError } from './errors.js'
 import { publicKeyFromTreeId } from './crypto/keys.js'
 import { concatBytes } from './crypto/bytes.js'
 import { ChunkVerifier } from './verify/verifier.js'
-import type { ReassembledMessage } from './verify/reassembler.js'
+import type { Gap } from './verify/reassembler.js'
 import { decodeFrame, FrameType } from './wire/frames.js'
 import { SignalingClient } from './signaling/signaling-client.js'
 import type { Placement, TreeEnded } from './protocol/signaling.js'
-import { Ingest } from './relay/ingest.js'
+import { VerifyPipeline, type MunroMessage, type PipelineRejection } from './relay/verify-pipeline.js'
 import type { ParentSession } from './relay/parent-session.js'
 import { TreePeer } from './relay/tree-peer.js'
 import { resolvePeerOptions, treePeerSettings, type PeerOptions, type PeerStats } from './peer-options.js'
 import { collectStats, LatencyMeter } from './peer-stats.js'
 
+export type { MunroMessage } from './relay/verify-pipeline.js'
+
 export interface ViewerOptions extends PeerOptions {
-  /** Oldest signed timestamp accepted, relative to now. Default 10 minutes. */
+  /**
+   * How far a munro's signed timestamp may lag behind the newest one this
+   * viewer verified (judged against the stream, never against this machine's
+   * clock, which may be off). Default 120 000 ms.
+   */
   maxAgeMs?: number
-  /** Furthest a signed timestamp may be ahead of this clock. Default 30 s. */
-  maxFutureMs?: number
   /** Messages a `readable` stream holds for a slow reader before it errors with ERR_BUFFER_FULL. Default 1024. */
   readableHighWaterMark?: number
-}
-
-/** One message as the source wrote it. */
-export interface MunroMessage {
-  data: Uint8Array
-  /** Index of its first chunk in the stream. */
-  index: number
-  startPoint: boolean
-  init: boolean
 }
 
 export interface RejectedChunk {
@@ -40,8 +35,10 @@ export interface RejectedChunk {
   parentId: string
   /**
    * True when the frame was forged or corrupt: the parent was reported and
-   * replaced. False when it was genuine but unusable here (e.g. older than
-   * `maxAgeMs`): it is dropped and the parent kept.
+   * replaced. False when it was genuine but unusable here (an older source
+   * session, too far behind the stream), dropped with the parent kept, or
+   * when the parent sent faster than this peer verifies (ERR_QUEUE_FULL), and
+   * the link was restarted where the stream stands.
    */
   reported: boolean
 }
@@ -53,6 +50,8 @@ export interface ViewerEvents {
   'parent-connected': (parentId: string) => void
   'children-changed': (children: string[]) => void
   message: (message: MunroMessage) => void
+  /** The stream skipped forward; the next message has `gap: true`. Wait for a start point. */
+  gap: (gap: Gap) => void
   'chunk-rejected': (rejected: RejectedChunk) => void
   /** The parent went silent past `stallMs`; it has been reported and will be replaced. */
   stall: (parentId: string) => void
@@ -79,9 +78,9 @@ export async function joinTree(treeId: string, options: ViewerOptions): Promise<
 export class MunroViewer extends EventEmitter<ViewerEvents> {
   private readonly peer: TreePeer
   private readonly verifier: ChunkVerifier
-  private readonly ingest: Ingest<ParentSession>
+  private readonly pipeline: VerifyPipeline<ParentSession>
   private readonly latency = new LatencyMeter()
-  private readonly statsTimer: ReturnType<typeof setInterval> | null
+  private statsTimer: ReturnType<typeof setInterval> | null
   private readonly streams = new Set<ReadableStreamDefaultController<MunroMessage>>()
   private readonly readableHighWaterMark: number
   private delivered = 0
@@ -97,31 +96,23 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     super()
     const o = resolvePeerOptions(options)
     this.readableHighWaterMark = options.readableHighWaterMark ?? 1024
-    // A parent always sends a munro before its chunks, so a chunk of an unknown munro is an error, not early.
-    this.verifier = new ChunkVerifier({ publicKey: treeKey, maxAgeMs: options.maxAgeMs ?? 600_000, maxFutureMs: options.maxFutureMs, maxPendingChunks: 0 })
+    this.verifier = new ChunkVerifier({ publicKey: treeKey, maxAgeMs: options.maxAgeMs })
     this.peer = new TreePeer({
       signaling,
       treeId,
       treeKey,
       ...treePeerSettings(o),
-      onParentData: (frame, bytes, from) => this.ingest.push(frame, bytes, from),
-      resumeHint: () => this.ingest.firstVerifiedIndex
+      onParentData: (frame, bytes, from) => this.pipeline.push(frame, bytes, from),
+      resumeHint: () => this.pipeline.firstVerifiedIndex,
+      // A parent brings progress only with new verified data (not repeats or keepalives).
+      position: () => this.pipeline.progressMark
     })
-    this.ingest = new Ingest<ParentSession>({
-      verifier: this.verifier,
-      buffer: this.peer.buffer,
-      maxMessageBytes: o.maxMessageBytes,
-      onStored: (from) => {
-        from.noteProgress()
-        this.peer.pumpChildren()
-      },
-      onProgress: (from) => from.noteProgress(),
-      onMunroStored: () => this.peer.pumpChildren(),
-      onMessage: this.onMessage,
-      onRejected: this.onRejected,
-      onLatency: (ms) => this.latency.add(ms),
-      isLive: (from) => from.isOpen
-    })
+    this.pipeline = new VerifyPipeline<ParentSession>({ verifier: this.verifier, buffer: this.peer.buffer, maxMessageBytes: o.maxMessageBytes })
+    this.pipeline.on('stored', () => this.peer.pumpChildren())
+    this.pipeline.on('message', this.onMessage)
+    this.pipeline.on('gap', (gap) => this.emit('gap', gap))
+    this.pipeline.on('rejected', this.onRejected)
+    this.pipeline.on('error', (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))))
     this.peer.on('parent-changed', (id) => this.emit('parent-changed', id))
     this.peer.on('parent-connected', (id) => this.emit('parent-connected', id))
     this.peer.on('children-changed', (ids) => this.emit('children-changed', ids))
@@ -183,23 +174,23 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
   /** The message starting at chunk `index`, if it is still in this peer's buffer. */
   get(index: number): MunroMessage | undefined {
     const parts: Uint8Array[] = []
-    let first: { startPoint: boolean; init: boolean } | undefined
+    let first: { startPoint: boolean; timestamp: number } | undefined
     for (let i = index; ; i++) {
       const chunk = this.peer.buffer.getChunk(i)
       if (!chunk || (i === index && !chunk.messageStart)) return undefined
       const decoded = decodeFrame(chunk.frame)
       if (!decoded.ok || decoded.frame.type !== FrameType.CHUNK) return undefined
       parts.push(decoded.frame.payload)
-      first ??= { startPoint: chunk.startPoint, init: chunk.init }
+      first ??= { startPoint: chunk.startPoint, timestamp: this.peer.buffer.getMunro(chunk.munroStart)?.timestamp ?? 0 }
       if (chunk.messageEnd) break
     }
-    return { data: concatBytes(...parts), index, ...first! }
+    return { data: concatBytes(...parts), index, init: false, gap: false, ...first! }
   }
 
   stats(): PeerStats {
     return collectStats('viewer', this.treeId, this.peer, {
-      chunksVerified: this.ingest.chunksVerified,
-      chunksRejected: this.ingest.chunksRejected,
+      chunksVerified: this.pipeline.chunksVerified,
+      chunksRejected: this.pipeline.chunksRejected,
       messages: this.delivered,
       latencyMs: this.latency.read()
     })
@@ -209,18 +200,19 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
-    if (this.statsTimer) clearInterval(this.statsTimer)
+    this.stopStats()
     void this.signaling.leaveTree(this.treeId).catch(() => undefined).finally(() => this.signaling.destroy())
     this.closeStreams()
-    this.ingest.destroy()
+    this.pipeline.destroy()
     this.verifier.destroy()
     this.peer.destroy()
     this.removeAllListeners()
   }
 
-  private readonly onMessage = (m: ReassembledMessage): void => {
+  private readonly onMessage = (message: MunroMessage): void => {
     if (this.destroyed) return
-    const message: MunroMessage = { data: m.bytes, index: m.index, startPoint: m.startPoint, init: m.init }
+    // Apparent latency: includes any offset between the source's clock and ours.
+    if (!message.init) this.latency.add(Date.now() - message.timestamp)
     this.delivered++
     for (const c of this.streams) {
       if ((c.desiredSize ?? 1) <= 0) {
@@ -231,13 +223,21 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     this.emit('message', message)
   }
 
-  private readonly onRejected = (from: ParentSession, code: string, message: string, blame: boolean): void => {
-    this.emit('chunk-rejected', { code, message, parentId: from.peerId, reported: blame })
-    // The parent is dropped and reported; frames it already queued are dropped with it.
-    if (blame) from.fail({ kind: 'invalid', code })
+  private readonly onRejected = ({ source, kind, code, message }: PipelineRejection<ParentSession>): void => {
+    this.emit('chunk-rejected', { code, message, parentId: source.peerId, reported: kind === 'invalid' })
+    // Forged data: the parent is dropped and reported; frames it already queued are dropped with it.
+    if (kind === 'invalid') source.fail({ kind: 'invalid', code })
+    // We could not keep up and dropped frames: reconnect, resuming where the buffer ends.
+    if (kind === 'overload') source.fail({ kind: 'closed', code })
+  }
+
+  private stopStats(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer)
+    this.statsTimer = null
   }
 
   private readonly onTreeEnded = (ended: TreeEnded): void => {
+    this.stopStats()
     this.closeStreams()
     this.emit('tree-ended', ended)
   }

@@ -70,9 +70,8 @@ export interface PlayerEvents {
   error: (err: MunroError) => void
 }
 
-/** What play() needs of a viewer. Messages carry `timestamp` and `gap` once the data plane provides them. */
+/** What play() needs of a viewer: its messages (with the source's signed `timestamp` and `gap`). */
 export type PlayableViewer = Pick<MunroViewer, 'on' | 'off' | 'stats'>
-type Message = MunroMessage & { timestamp?: number; gap?: boolean }
 
 type MediaSourceConstructor = { new (): MediaSource; isTypeSupported(type: string): boolean }
 
@@ -182,7 +181,7 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   // ------------------------------------------------------------ messages in
 
-  private readonly onMessage = (m: Message): void => {
+  private readonly onMessage = (m: MunroMessage): void => {
     if (this.state === 'destroyed' || this.state === 'failed') return
     if (m.init) return this.onInit(m.data)
     if (this.init === null) return void this.counts.messagesSkipped++
@@ -200,7 +199,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     }
     this.needStart = false
     if (this.started && this.state === 'waiting-start') this.state = 'playing'
-    this.queue.push({ data: m.data, wallMs: m.timestamp ?? this.estimateWallMs() })
+    this.queue.push({ data: m.data, wallMs: m.timestamp })
     this.pump()
   }
 
@@ -216,11 +215,6 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.mimeType = mimeType
     // A new recording restarts its timestamps (and may change codecs): a fresh MediaSource for it.
     this.rebuild(first ? 'start' : 'recovery')
-  }
-
-  /** Before the source's signed time comes with each message: now minus the mean transit the viewer measured. */
-  private estimateWallMs(): number {
-    return Date.now() - (this.viewer.stats().latencyMs ?? 0)
   }
 
   private waitForStart(reason: 'start' | 'gap' | 'recovery'): void {

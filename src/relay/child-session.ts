@@ -2,10 +2,13 @@
 // StreamBuffer and writes frames until the data channel pushes back, then
 // waits for `drain`. The buffer is the send queue, so a slow child costs a
 // number, and one that falls out of the window is moved to the latest start
-// point instead of growing memory.
+// point instead of growing memory. Before the first chunk it needs an init
+// message for, the child gets that init message (init-cache.ts); when the
+// buffer moves to a new source session, the cursor restarts in it.
 import { decodeFrame, encodeFrame, FrameType, type Frame, type ResumePoint } from '../wire/frames.js'
 import { equalBytes } from '../crypto/bytes.js'
-import type { PeerLink } from '../transport/peer-link.js'
+import type { Link } from './link.js'
+import type { CachedInit } from './init-cache.js'
 import type { StreamBuffer } from './stream-buffer.js'
 
 export interface ChildSessionOptions {
@@ -16,6 +19,12 @@ export interface ChildSessionOptions {
   onClose: (session: ChildSession) => void
   /** A child fell out of the buffer window and skipped ahead. */
   onLagged?: (session: ChildSession, skippedChunks: number) => void
+  /**
+   * The lowest index this child may resume from: what an earlier session
+   * already served it, less what may have been lost in flight. A reconnecting
+   * child cannot make us send the window again.
+   */
+  resumeFloor?: () => number | undefined
 }
 
 export class ChildSession {
@@ -26,8 +35,12 @@ export class ChildSession {
   private lastMunroSent = -1
   private blocked = false
   private lastSentAt = 0
-  /** Frames to send before the cursor's (a newcomer's init message), drained under the same backpressure. */
-  private preamble: Uint8Array[] = []
+  /** Bytes we handed the link that the child may not have received yet, as last seen. */
+  private unconfirmed = 0
+  /** The init message this child has had from us. */
+  private initSent: CachedInit | undefined
+  /** The source session the cursor's index belongs to. */
+  private epoch = -1
   /** When the channel opened: a newcomer gets every message from then on, at least. */
   private openedAt = Infinity
   private keepaliveTimer: ReturnType<typeof setInterval> | null = null
@@ -35,7 +48,7 @@ export class ChildSession {
 
   constructor(
     readonly peerId: string,
-    readonly link: PeerLink,
+    readonly link: Link,
     private readonly buffer: StreamBuffer,
     private readonly options: ChildSessionOptions
   ) {
@@ -45,16 +58,25 @@ export class ChildSession {
     link.on('close', this.onLinkClose)
   }
 
+  /** Next chunk index to send; undefined until the child's handshake. */
+  get nextIndex(): number | undefined {
+    return this.cursor
+  }
+
+  /** What a close may have lost in flight: the link's send buffer and queue when we last looked. */
+  get unconfirmedBytes(): number {
+    return this.unconfirmed
+  }
+
   /** New data is in the buffer: send what this child has not had yet. */
   pump(): void {
     if (this.waitingForData && !this.buffer.isEmpty) {
       this.waitingForData = false
-      this.cursor = this.buffer.firstIndex
+      this.setCursor(this.buffer.firstIndex)
     }
     if (this.destroyed || this.blocked || this.cursor === undefined) return
-    while (this.preamble.length > 0) {
-      if (!this.write(this.preamble.shift()!)) return
-    }
+    // A new source session replaced the buffer: the child needs all of it.
+    if (this.epoch !== this.buffer.epoch) this.setCursor(this.buffer.firstIndex)
     for (;;) {
       const { index, behind } = this.buffer.resolve(this.cursor)
       if (behind) {
@@ -65,6 +87,10 @@ export class ChildSession {
         continue
       }
       const chunk = this.buffer.getChunk(index)
+      if (!this.sendDueInit(index)) {
+        this.cursor = index
+        return
+      }
       if (!chunk) {
         this.cursor = index
         // The munro of the next chunk may already be here: send it ahead of its chunks.
@@ -105,10 +131,27 @@ export class ChildSession {
 
   // ------------------------------------------------------------ internals
 
+  private setCursor(index: number): void {
+    this.cursor = index
+    this.epoch = this.buffer.epoch
+    this.lastMunroSent = -1
+    this.initSent = undefined
+  }
+
+  /** Sends the init message chunk `index` needs if the child has not had it; false when the channel is full. */
+  private sendDueInit(index: number): boolean {
+    const init = this.buffer.inits.due(index)
+    if (!init || init === this.initSent) return true
+    this.initSent = init
+    return this.write(init.frame)
+  }
+
   private write(frame: Uint8Array): boolean {
     this.lastSentAt = Date.now()
     try {
-      if (this.link.send(frame)) return true
+      const sent = this.link.send(frame)
+      this.unconfirmed = this.link.bufferedAmount + this.link.queuedBytes
+      if (sent) return true
     } catch {
       // Destroyed or queue full: both mean this child is gone or hopeless.
       this.destroy()
@@ -122,6 +165,7 @@ export class ChildSession {
     this.openedAt = Date.now()
     this.send({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: { kind: 'latest' } })
     this.keepaliveTimer = setInterval(() => {
+      this.unconfirmed = this.link.bufferedAmount + this.link.queuedBytes
       if (!this.blocked && Date.now() - this.lastSentAt >= this.options.keepaliveMs) {
         this.send({ type: FrameType.KEEPALIVE, timestamp: Date.now() })
       }
@@ -136,8 +180,6 @@ export class ChildSession {
       if (!equalBytes(frame.treeKey, this.options.treeKey)) return this.destroy()
       this.start(frame.resume)
     }
-    // REQUEST is not served: a child resumes through its handshake, and a
-    // rewind on request would let a few bytes replay the whole window.
   }
 
   private start(resume: ResumePoint): void {
@@ -145,15 +187,15 @@ export class ChildSession {
     if (resume.kind === 'latest' && this.buffer.isEmpty) {
       this.waitingForData = true
     } else if (resume.kind === 'latest') {
-      // A newcomer first gets the init message, so it can decode what follows.
-      this.preamble = [...this.buffer.initFrames()]
-      this.cursor = this.buffer.latestStartPoint(this.openedAt)
+      this.setCursor(this.buffer.latestStartPoint(this.openedAt))
+    } else if (resume.epoch !== 0 && this.buffer.epoch !== -1 && resume.epoch !== this.buffer.epoch) {
+      // The child followed another source session (0: it does not know): this one is new to it, from its start.
+      if (this.buffer.isEmpty) this.waitingForData = true
+      else this.setCursor(Math.max(this.buffer.firstIndex, this.options.resumeFloor?.() ?? -Infinity))
     } else {
-      // A child that lacks what we no longer hold also needs the init message again.
-      if (!this.buffer.isEmpty && resume.index < this.buffer.firstIndex) this.preamble = [...this.buffer.initFrames()]
-      this.cursor = this.buffer.isEmpty ? resume.index : Math.max(resume.index, this.buffer.firstIndex)
+      const floor = this.options.resumeFloor?.() ?? -Infinity
+      this.setCursor(this.buffer.isEmpty ? resume.index : Math.max(resume.index, floor, this.buffer.firstIndex))
     }
-    if (!this.buffer.isEmpty) this.send({ type: FrameType.HAVE, from: this.buffer.firstIndex, to: this.buffer.endIndex })
     this.pump()
   }
 

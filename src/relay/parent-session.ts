@@ -1,55 +1,84 @@
 // The link to our parent: says where we are (handshake), hands every data
-// frame to the ingest pipeline in arrival order, and notices a parent that
-// delivers no verified chunk for `stallMs` even though its connection never
-// closed: a frozen tab, a stopped process, or a relay that withholds data
-// while still answering keepalives. The source signs a heartbeat chunk when
-// idle, so a quiet stream never looks like a stalled parent.
-import { decodeFrame, encodeFrame, FrameType, type ChunkFrame, type MunroFrame, type ResumePoint } from '../wire/frames.js'
-import type { PeerLink } from '../transport/peer-link.js'
+// frame to the verification pipeline in arrival order, and notices a parent
+// that brings no progress for too long although its connection never closed:
+// a frozen tab, a stopped process, or a relay that withholds data.
+//
+// Progress is what costs the sender something: the verified stream position
+// (read through `position()`, the buffer's verified end) moving. A duplicate
+// or old chunk, a keepalive or a reopened channel proves nothing. The source
+// signs a heartbeat chunk when idle, so a quiet stream still moves.
+//
+// Two clocks, so that a failure far up the tree is blamed where it happened:
+// - a parent that is silent too (no frame at all) stalls after `stallMs`;
+// - a parent that still talks (keepalives, repeats) but brings nothing new
+//   gets TALKING_GRACE × stallMs: it may be recovering from its own stalled
+//   parent, which it detects after `stallMs`, reports and replaces. Its
+//   children must not report it meanwhile. A withholding relay is still
+//   caught, only later.
+// And a tick that comes far too late means our own process was frozen (a
+// background tab, SIGSTOP): the silence was ours, so the clocks restart.
+import { decodeFrame, encodeFrame, FrameType, type ChunkFrame, type InitFrame, type MunroFrame, type ResumePoint } from '../wire/frames.js'
+import type { Link } from './link.js'
 
 export type ParentFailure =
-  /** Silent past the stall time. */
+  /** No progress past the stall time. */
   | { kind: 'stall' }
   /** Sent something that failed decoding or verification. */
   | { kind: 'invalid'; code: string }
   /** The connection closed, or did not open within the link's connect timeout. */
   | { kind: 'closed'; code: string | undefined }
 
+/** How many stall times a parent that keeps talking has to bring progress. */
+export const TALKING_GRACE = 3
+
 export interface ParentSessionOptions {
   treeKey: Uint8Array
   stallMs: number
   /** Where we want the stream to continue. Read when the channel opens. */
   resumePoint: () => ResumePoint
+  /** The verified stream position; progress is this value changing. */
+  position: () => number
   /** Each munro or chunk, with its encoded bytes, in arrival order. */
-  onData: (frame: MunroFrame | ChunkFrame, bytes: Uint8Array) => void
+  onData: (frame: MunroFrame | ChunkFrame | InitFrame, bytes: Uint8Array) => void
   onFailure: (session: ParentSession, failure: ParentFailure) => void
 }
 
 export class ParentSession {
-  /** When the last verified chunk from this parent was stored (or the channel opened). */
   private lastProgress = Date.now()
+  private lastHeard = Date.now()
+  private lastPosition: number
+  private readonly tickMs: number
+  private lastTick = Date.now()
   private stallTimer: ReturnType<typeof setInterval> | null = null
   private destroyed = false
+  private madeProgress = false
+  private openedAt = Infinity
 
   constructor(
     readonly peerId: string,
-    readonly link: PeerLink,
+    readonly link: Link,
     private readonly options: ParentSessionOptions
   ) {
+    this.lastPosition = options.position()
     link.on('open', this.onOpen)
     link.on('frame', this.onFrame)
     link.on('close', this.onClose)
     // Silence counts once the channel is open; until then the link's connect timeout applies.
-    this.stallTimer = setInterval(this.checkStall, Math.max(25, options.stallMs / 4))
+    this.tickMs = Math.max(25, options.stallMs / 4)
+    this.stallTimer = setInterval(this.tick, this.tickMs)
   }
 
   get isOpen(): boolean {
     return !this.destroyed && this.link.state === 'open'
   }
 
-  /** A chunk from this parent verified and was stored. */
-  noteProgress(): void {
-    this.lastProgress = Date.now()
+  /**
+   * The session proved the parent works: it stayed open for a stall time and
+   * the stream position moved meanwhile. One that closes sooner is a flap,
+   * whatever it delivered (see ParentHealth).
+   */
+  get proved(): boolean {
+    return this.madeProgress && Date.now() - this.openedAt >= this.options.stallMs
   }
 
   /** Ends the session. Reports nothing: callers that want a failure reported call fail(). */
@@ -71,21 +100,42 @@ export class ParentSession {
     this.options.onFailure(this, failure)
   }
 
+  private readPosition(now: number): void {
+    const position = this.options.position()
+    if (position === this.lastPosition) return
+    this.lastPosition = position
+    this.lastProgress = now
+    this.madeProgress = true
+  }
+
   private readonly onOpen = (): void => {
-    this.lastProgress = Date.now()
+    this.openedAt = this.lastProgress = this.lastHeard = Date.now()
     this.link.send(encodeFrame({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: this.options.resumePoint() }))
   }
 
   private readonly onFrame = (bytes: Uint8Array): void => {
+    this.lastHeard = Date.now()
     const decoded = decodeFrame(bytes)
     if (!decoded.ok) return this.fail({ kind: 'invalid', code: decoded.code })
     const frame = decoded.frame
-    if (frame.type === FrameType.MUNRO || frame.type === FrameType.CHUNK) this.options.onData(frame, bytes)
-    // HANDSHAKE, HAVE and KEEPALIVE need no action: liveness is judged by verified data.
+    if (frame.type === FrameType.MUNRO || frame.type === FrameType.CHUNK || frame.type === FrameType.INIT) this.options.onData(frame, bytes)
+    // HANDSHAKE, HAVE and KEEPALIVE need no action: they only show the parent is there.
   }
 
-  private readonly checkStall = (): void => {
-    if (this.link.state === 'open' && Date.now() - this.lastProgress > this.options.stallMs) this.fail({ kind: 'stall' })
+  private readonly tick = (): void => {
+    const now = Date.now()
+    const late = now - this.lastTick - this.tickMs
+    this.lastTick = now
+    if (late > this.options.stallMs / 2) {
+      // We were frozen, not the parent: give it a fresh stall time from now.
+      this.lastProgress = this.lastHeard = now
+      return
+    }
+    this.readPosition(now)
+    if (this.link.state !== 'open') return
+    const { stallMs } = this.options
+    const silent = now - this.lastHeard > stallMs
+    if (now - this.lastProgress > (silent ? stallMs : TALKING_GRACE * stallMs)) this.fail({ kind: 'stall' })
   }
 
   private readonly onClose = (err: { code?: string } | undefined): void => {

@@ -1,16 +1,17 @@
 // The last W of the stream, as verified, still-encoded frames. It is both the
 // repair store (a child that reconnects or falls behind is served from here)
 // and every child's send queue: a child is only a cursor into this buffer, so
-// a slow child costs a number, not a copy of the stream.
+// a slow child costs a number, not a copy of the stream. Init messages sit
+// beside it, outside the index order (init-cache.ts). Everything here belongs
+// to one source session (`epoch`); a newer session replaces it all (reset).
 import { ChunkFlag, type ChunkFrame } from '../wire/frames.js'
+import { InitCache } from './init-cache.js'
 
 export interface BufferedChunk {
   index: number
   munroStart: number
   /** The chunk starts a message that is a start point (e.g. a keyframe). */
   startPoint: boolean
-  /** The chunk belongs to an init segment message. */
-  init: boolean
   messageStart: boolean
   messageEnd: boolean
   /** The encoded CHUNK frame, forwarded as is. */
@@ -45,10 +46,9 @@ export class StreamBuffer {
   private readonly munros = new Map<number, BufferedMunro>()
   /** Ranges [from, to) skipped by jumps, oldest first (jumps only go forward). */
   private readonly holes: { from: number; to: number }[] = []
-  /** The most recent complete init message, kept outside the window so late joiners can start decoding. */
-  private initFrameList: Uint8Array[] = []
-  private pendingInit: Uint8Array[] = []
-  private pendingInitMunro = -1
+  /** Init messages of this session, outside the window. */
+  readonly inits = new InitCache()
+  private currentEpoch = -1
   private first = 0
   private end = 0
   private bytes = 0
@@ -56,6 +56,26 @@ export class StreamBuffer {
 
   constructor(private readonly options: StreamBufferOptions) {
     this.now = options.now ?? Date.now
+  }
+
+  /**
+   * The source session held; -1 before any. It changes only through reset(),
+   * so a cursor that remembers it can tell its index belongs to another session.
+   */
+  get epoch(): number {
+    return this.currentEpoch
+  }
+
+  /** Empties the buffer for a new source session: its indices start afresh. */
+  reset(epoch: number): void {
+    this.currentEpoch = epoch
+    this.chunks.clear()
+    this.munros.clear()
+    this.holes.length = 0
+    this.inits.clear()
+    this.first = 0
+    this.end = 0
+    this.bytes = 0
   }
 
   /** Lowest chunk index still held. */
@@ -114,7 +134,6 @@ export class StreamBuffer {
     this.chunks.set(chunk.index, chunk)
     this.bytes += chunk.frame.byteLength
     this.end = chunk.index + 1
-    this.trackInit(chunk)
     this.evict()
     return result
   }
@@ -148,32 +167,6 @@ export class StreamBuffer {
     return sinceConnected
   }
 
-  /**
-   * The newest complete init message as frames (each munro, then its chunks),
-   * to send a newcomer before anything else. Kept outside the window.
-   */
-  initFrames(): readonly Uint8Array[] {
-    return this.initFrameList
-  }
-
-  private trackInit(chunk: BufferedChunk): void {
-    if (!chunk.init) return
-    if (chunk.messageStart) {
-      this.pendingInit = []
-      this.pendingInitMunro = -1
-    }
-    if (chunk.munroStart !== this.pendingInitMunro) {
-      const munro = this.munros.get(chunk.munroStart)
-      if (munro) this.pendingInit.push(munro.frame)
-      this.pendingInitMunro = chunk.munroStart
-    }
-    this.pendingInit.push(chunk.frame)
-    if (chunk.messageEnd) {
-      this.initFrameList = this.pendingInit
-      this.pendingInit = []
-    }
-  }
-
   private evict(): void {
     const horizon = this.now() - this.options.windowMs
     while (this.chunks.size > 1) {
@@ -190,6 +183,7 @@ export class StreamBuffer {
       this.first++
     }
     while (this.holes.length > 0 && this.holes[0]!.to <= this.first) this.holes.shift()
+    this.inits.prune(this.first)
     // Munros arrive in order, so the Map's first entries are the oldest; each goes once none of its chunks is held.
     for (const munro of this.munros.values()) {
       if (munro.start + munro.count > this.first) break
@@ -208,7 +202,6 @@ export function toBufferedChunk(frame: ChunkFrame, bytes: Uint8Array, receivedAt
     messageStart: (flags & ChunkFlag.MESSAGE_START) !== 0,
     messageEnd: (flags & ChunkFlag.MESSAGE_END) !== 0,
     startPoint: (flags & ChunkFlag.START_POINT) !== 0,
-    init: (flags & ChunkFlag.INIT) !== 0,
     frame: bytes,
     receivedAt
   }

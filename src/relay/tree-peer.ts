@@ -1,14 +1,25 @@
-// One peer's place in one tree: it follows the server's placement, keeps a
-// WebRTC link up to its parent (it makes the offer) and accepts links from the
-// children the server assigned to it, and moves verified frames from the
-// former to the latter through the shared StreamBuffer.
+// One peer's place in one tree. It puts the parts together: the server's
+// placement (PlacementFollower) says who our parent and children are; the
+// parent link (ParentLink, with its blame policy) and the child links
+// (ChildLinks, with their admission rules) carry verified frames through the
+// shared StreamBuffer; signals from the server go to whichever link they
+// belong to.
+//
+// Signaling can go away while the data plane is fine (a server restart, a
+// dropped socket): nothing here tears a link down because the socket dropped.
+// The links we hold are offered to the signaling client as hints, so that a
+// restarted server can rebuild the tree from them, and a placement after the
+// reconnect keeps every link whose peer it still names.
 import { EventEmitter } from 'eventemitter3'
-import type { Placement, RelayedSignal, TreeEnded } from '../protocol/signaling.js'
+import type { Placement, RelayedSignal, ReportReason, TreeEnded } from '../protocol/signaling.js'
 import type { SignalingClient } from '../signaling/signaling-client.js'
-import { PeerLink, type WebRtcImplementation } from '../transport/peer-link.js'
-import type { ChunkFrame, MunroFrame, ResumePoint } from '../wire/frames.js'
-import { ChildSession } from './child-session.js'
-import { ParentSession, type ParentFailure } from './parent-session.js'
+import type { WebRtcImplementation } from '../transport/peer-link.js'
+import type { ChunkFrame, InitFrame, MunroFrame, ResumePoint } from '../wire/frames.js'
+import { ChildLinks } from './child-links.js'
+import { webRtcLinks, type Link, type LinkFactory } from './link.js'
+import { ParentLink } from './parent-link.js'
+import type { ParentFailure, ParentSession } from './parent-session.js'
+import { PlacementFollower } from './placement-follower.js'
 import { StreamBuffer } from './stream-buffer.js'
 
 export interface TreePeerOptions {
@@ -24,9 +35,13 @@ export interface TreePeerOptions {
   stallMs: number
   connectTimeoutMs: number
   /** Only for viewers: where frames from the parent go. */
-  onParentData?: (frame: MunroFrame | ChunkFrame, bytes: Uint8Array, from: ParentSession) => void
+  onParentData?: (frame: MunroFrame | ChunkFrame | InitFrame, bytes: Uint8Array, from: ParentSession) => void
   /** A verified stream position to resume from while the buffer is still empty. */
   resumeHint?: () => number | undefined
+  /** The verified stream position; a parent brings progress when it changes. Default: the buffer's end. */
+  position?: () => number
+  /** How links are made. Default: WebRTC (PeerLink); tests pass fakes. */
+  createLink?: LinkFactory
 }
 
 export interface TreePeerEvents {
@@ -42,55 +57,85 @@ export interface TreePeerEvents {
 export interface LinkCounters {
   reconnects: number
   laggedChildren: number
+  /** Offers from a child overtaken by a newer one while waiting for their turn (defect 9). */
+  droppedOffers: number
 }
-
-const MAX_PENDING_SIGNALS = 64
 
 export class TreePeer extends EventEmitter<TreePeerEvents> {
   readonly buffer: StreamBuffer
-  placement: Placement | null = null
-  private parent: ParentSession | null = null
-  private readonly children = new Map<string, ChildSession>()
-  /** Signals from peers that are not (yet) our neighbours: placement may lag a little. */
-  private readonly pendingSignals: RelayedSignal[] = []
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
-  private parentAttempts = 0
+  private readonly follower: PlacementFollower
+  private readonly parent: ParentLink
+  private readonly children: ChildLinks
   private hadParent = false
   private closedBytesIn = 0
   private closedBytesOut = 0
   private destroyed = false
   /** The tree ended: no more links, placements or reports. */
   private ended = false
-  readonly counters: LinkCounters = { reconnects: 0, laggedChildren: 0 }
+  private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0 }
 
   constructor(private readonly options: TreePeerOptions) {
     super()
     this.buffer = new StreamBuffer({ windowMs: options.windowMs, maxBytes: options.maxBufferBytes })
-    options.signaling.on('placement', this.onPlacement)
-    options.signaling.on('signal', this.onSignal)
-    options.signaling.on('resumed', this.onResumed)
-    options.signaling.on('tree-ended', this.onTreeEnded)
+    this.follower = new PlacementFollower(options.treeId)
+    const createLink = options.createLink ?? webRtcLinks(options)
+    const onClosed = (bytesIn: number, bytesOut: number) => {
+      this.closedBytesIn += bytesIn
+      this.closedBytesOut += bytesOut
+    }
+    this.parent = new ParentLink({
+      treeKey: options.treeKey,
+      stallMs: options.stallMs,
+      createLink: (id) => this.signalled(createLink(true, id), id),
+      resumePoint: () => this.resumePoint(),
+      position: options.position ?? (() => (this.buffer.isEmpty ? -1 : this.buffer.endIndex)),
+      onData: (frame, bytes, from) => options.onParentData?.(frame, bytes, from),
+      report: (id, reason) => this.report(id, reason),
+      onClosed
+    })
+    this.parent.on('connected', (id) => this.emit('parent-connected', id))
+    this.parent.on('failed', (id, failure) => this.emit('parent-failed', id, failure))
+    this.children = new ChildLinks({
+      buffer: this.buffer,
+      treeKey: options.treeKey,
+      keepaliveMs: options.keepaliveMs,
+      createLink: (id) => this.signalled(createLink(false, id), id),
+      onClosed,
+      onLagged: () => this.laggedAndDropped.laggedChildren++,
+      onOfferDropped: () => this.laggedAndDropped.droppedOffers++
+    })
+    const s = options.signaling
+    s.on('placement', this.onPlacement)
+    s.on('signal', this.onSignal)
+    s.on('resumed', this.onResumed)
+    s.on('tree-ended', this.onTreeEnded)
+    s.setLinkHints(options.treeId, () => this.linkHints())
+  }
+
+  get placement(): Placement | null {
+    return this.follower.placement
   }
 
   get parentId(): string | null {
-    return this.placement?.parent ?? null
+    return this.follower.placement?.parent ?? null
   }
 
   get parentConnected(): boolean {
-    return this.parent?.isOpen ?? false
+    return this.parent.isOpen
+  }
+
+  get counters(): LinkCounters {
+    return { reconnects: this.parent.reconnects, ...this.laggedAndDropped }
   }
 
   /** Bytes in and out over every link this peer has had. */
   traffic(): { bytesIn: number; bytesOut: number } {
     let bytesIn = this.closedBytesIn
     let bytesOut = this.closedBytesOut
-    if (this.parent) {
-      bytesIn += this.parent.link.bytesReceived
-      bytesOut += this.parent.link.bytesSent
-    }
-    for (const c of this.children.values()) {
-      bytesIn += c.link.bytesReceived
-      bytesOut += c.link.bytesSent
+    const links = [...[...this.children.all].map((c) => c.link), ...(this.parent.current ? [this.parent.current.link] : [])]
+    for (const link of links) {
+      bytesIn += link.bytesReceived
+      bytesOut += link.bytesSent
     }
     return { bytesIn, bytesOut }
   }
@@ -101,24 +146,20 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
    * reconnect, when the server may have restarted its count.
    */
   applyPlacement(placement: Placement, force = false): void {
-    if (this.destroyed || this.ended || placement.treeId !== this.options.treeId) return
-    if (!force && this.placement && placement.version <= this.placement.version) return
-    const previous = this.placement
-    this.placement = placement
+    if (this.destroyed || this.ended) return
+    const change = this.follower.apply(placement, force)
+    if (!change) return
     this.emit('placement', placement)
-    if (previous?.parent !== placement.parent) {
-      this.emit('parent-changed', placement.parent)
-      this.parentAttempts = 0
-      this.connectParent()
-    }
-    for (const [id, session] of this.children) if (!placement.children.includes(id)) session.destroy()
-    if (String(previous?.children) !== String(placement.children)) this.emit('children-changed', placement.children)
-    this.replayPendingSignals()
+    if (change.parentChanged) this.emit('parent-changed', placement.parent)
+    this.parent.follow(placement.parent)
+    this.children.retain(placement.children)
+    if (change.childrenChanged) this.emit('children-changed', placement.children)
+    for (const signal of this.follower.takeHeld()) this.route(signal)
   }
 
   /** New data entered the buffer: every child gets what it has not had. */
   pumpChildren(): void {
-    for (const child of this.children.values()) child.pump()
+    this.children.pump()
   }
 
   destroy(): void {
@@ -134,42 +175,14 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   }
 
   private closeLinks(): void {
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
-    this.reconnectTimer = null
-    this.retireParent()
-    for (const child of [...this.children.values()]) child.destroy()
-    this.pendingSignals.length = 0
-  }
-
-  // ------------------------------------------------------------ parent
-
-  private connectParent(): void {
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
-    this.reconnectTimer = null
-    this.retireParent()
-    const parentId = this.placement?.parent
-    if (!parentId || this.destroyed) return
-    const link = this.newLink(true, parentId)
-    const session = new ParentSession(parentId, link, {
-      treeKey: this.options.treeKey,
-      stallMs: this.options.stallMs,
-      resumePoint: () => this.resumePoint(),
-      onData: (frame, bytes) => this.options.onParentData?.(frame, bytes, session),
-      onFailure: this.onParentFailure
-    })
-    link.once('open', () => {
-      this.parentAttempts = 0
-      this.emit('parent-connected', parentId)
-    })
-    this.parent = session
-  }
-
-  private retireParent(): void {
-    if (!this.parent) return
-    this.closedBytesIn += this.parent.link.bytesReceived
-    this.closedBytesOut += this.parent.link.bytesSent
     this.parent.destroy()
-    this.parent = null
+    this.children.destroy()
+    this.follower.clear()
+  }
+
+  /** What we hold, for a restarted server to rebuild the tree from: only links that are up. */
+  private linkHints(): { parentId: string | null; childIds: string[] } {
+    return { parentId: this.parent.isOpen ? this.parentId : null, childIds: this.children.openIds() }
   }
 
   /**
@@ -179,106 +192,47 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
    * position we saw, or everything the new parent holds, so nothing is lost.
    */
   private resumePoint(): ResumePoint {
-    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex }
+    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex, epoch: this.buffer.epoch }
     if (!this.hadParent) {
       this.hadParent = true
       return { kind: 'latest' }
     }
-    return { kind: 'index', index: this.options.resumeHint?.() ?? 0 }
+    // No session seen yet (epoch -1): ask for session 0 from the start; a sender on another session starts it afresh.
+    return { kind: 'index', index: this.options.resumeHint?.() ?? 0, epoch: Math.max(0, this.buffer.epoch) }
   }
 
-  private readonly onParentFailure = (session: ParentSession, failure: ParentFailure): void => {
-    if (session !== this.parent || this.destroyed || this.ended) return
-    this.retireParent()
-    this.counters.reconnects++
-    this.parentAttempts++
-    this.emit('parent-failed', session.peerId, failure)
-    // Bad data or silence is the parent's fault: tell the server, which moves us.
-    // A closed link may be the network's: retry once before blaming the parent.
-    const blame = failure.kind !== 'closed' || this.parentAttempts >= 2
-    if (blame) {
-      const reason = failure.kind === 'invalid' ? 'invalid-data' : 'unresponsive'
-      this.options.signaling.reportParent(this.options.treeId, session.peerId, reason).catch(() => {
-        // The parent may already be gone from the tree; the next placement will say where to go.
-      })
-    }
-    const delay = Math.min(2_000, 100 * 2 ** Math.min(this.parentAttempts, 5))
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null
-      if (!this.parent && this.placement?.parent === session.peerId) this.connectParent()
-    }, delay)
-  }
-
-  // ------------------------------------------------------------ children
-
-  private acceptChild(peerId: string): ChildSession {
-    this.children.get(peerId)?.destroy()
-    const link = this.newLink(false, peerId)
-    const session = new ChildSession(peerId, link, this.buffer, {
-      treeKey: this.options.treeKey,
-      keepaliveMs: this.options.keepaliveMs,
-      onClose: (s) => {
-        this.closedBytesIn += s.link.bytesReceived
-        this.closedBytesOut += s.link.bytesSent
-        if (this.children.get(s.peerId) === s) this.children.delete(s.peerId)
-      },
-      onLagged: () => {
-        this.counters.laggedChildren++
-      }
+  private report(parentId: string, reason: ReportReason): void {
+    if (this.ended) return
+    this.options.signaling.reportParent(this.options.treeId, parentId, reason).catch(() => {
+      // The parent may already be gone from the tree, or signaling is away; the next placement says where to go.
     })
-    this.children.set(peerId, session)
-    return session
   }
 
   // ------------------------------------------------------------ signaling
 
-  private newLink(initiator: boolean, remoteId: string): PeerLink {
-    const link = new PeerLink({
-      initiator,
-      wrtc: this.options.wrtc,
-      iceServers: this.options.iceServers,
-      connectTimeoutMs: this.options.connectTimeoutMs
-    })
+  private signalled<L extends Link>(link: L, remoteId: string): L {
     link.on('signal', (data) => {
       this.options.signaling.sendSignal(this.options.treeId, remoteId, data as unknown as Record<string, unknown>).catch(() => {
-        // The neighbour left meanwhile; the link will time out or be replaced.
+        // The neighbour left meanwhile, or signaling is away; the link will time out or be replaced.
       })
     })
     return link
   }
 
   private readonly onSignal = (signal: RelayedSignal): void => {
-    if (signal.treeId !== this.options.treeId || this.destroyed) return
-    if (!this.deliverSignal(signal)) {
-      this.pendingSignals.push(signal)
-      if (this.pendingSignals.length > MAX_PENDING_SIGNALS) this.pendingSignals.shift()
-    }
+    if (signal.treeId !== this.options.treeId || this.destroyed || this.ended) return
+    this.route(signal)
   }
 
-  /** Returns false if the sender is not a neighbour (yet). */
-  private deliverSignal({ from, data }: RelayedSignal): boolean {
-    const placement = this.placement
-    if (!placement) return false
+  private route(signal: RelayedSignal): void {
+    const role = this.follower.roleOf(signal.from)
+    if (role === null) return this.follower.hold(signal)
     try {
-      if (from === placement.parent) {
-        if (this.parent?.peerId === from) this.parent.link.signal(data)
-        return true
-      }
-      if (!placement.children.includes(from)) return false
-      // Each offer is a fresh connection attempt from that child.
-      const session = data.type === 'offer' ? this.acceptChild(from) : this.children.get(from)
-      session?.link.signal(data)
-      return true
+      if (role === 'parent') this.parent.signal(signal.from, signal.data)
+      else this.children.signal(signal.from, signal.data)
     } catch {
       // Malformed signal data from a neighbour: its link is destroyed by PeerLink; nothing else to do.
-      return true
     }
-  }
-
-  private replayPendingSignals(): void {
-    if (this.pendingSignals.length === 0) return
-    const pending = this.pendingSignals.splice(0)
-    for (const signal of pending) if (!this.deliverSignal(signal)) this.pendingSignals.push(signal)
   }
 
   private readonly onPlacement = (placement: Placement): void => this.applyPlacement(placement)

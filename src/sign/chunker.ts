@@ -1,15 +1,14 @@
 // Splitting messages into chunks. A message becomes one or more chunks with
 // consecutive indices: the first carries MESSAGE_START, the last MESSAGE_END,
-// and every chunk carries the message's START_POINT / INIT bits, so a relay or
-// a late joiner can tell a start point from any of its chunks.
+// and every chunk carries the message's START_POINT bit, so a relay or a late
+// joiner can tell a start point from any of its chunks. (Init messages are not
+// chunked: they travel as INIT frames, see StreamSigner.writeInit.)
 import { ChunkFlag } from '../wire/frames.js'
 
 /** Per-message flags a source sets on write. */
 export interface MessageFlags {
   /** A late joiner may start here (e.g. a keyframe or a media segment start). */
   startPoint?: boolean
-  /** An initialization segment (codec setup a decoder needs first). */
-  init?: boolean
 }
 
 /** One piece of a message: a view into the message and its chunk flags. */
@@ -18,9 +17,9 @@ export interface ChunkPiece {
   flags: number
 }
 
-/** The START_POINT / INIT bits of a message. */
-export function messageFlagBits(flags: MessageFlags | undefined): number {
-  return (flags?.startPoint ? ChunkFlag.START_POINT : 0) | (flags?.init ? ChunkFlag.INIT : 0)
+/** The START_POINT bit of a message. */
+function messageFlagBits(flags: MessageFlags | undefined): number {
+  return flags?.startPoint ? ChunkFlag.START_POINT : 0
 }
 
 /** Number of chunks a message of `length` bytes needs. An empty message still takes one chunk. */

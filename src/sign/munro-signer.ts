@@ -1,11 +1,22 @@
 // The source side: turns messages into signed munros and their chunk frames.
 //
-// Chunks get a global, gap-free index. A munro is the run of chunks from the
-// first chunk after the previous munro up to `munroSpan` chunks; it closes when
-// full, when `munroDeadlineMs` has passed since its first chunk (so a slow
-// stream is not held back), or on flush(). Closing builds the Merkle tree,
-// writes each chunk's proof and signs the root once; the signed munro is then
-// emitted as a MUNRO frame followed by its CHUNK frames, already encoded.
+// Chunks get a global, gap-free index within the signer's session (`epoch`,
+// chosen at start and signed into every munro and init, so a restarted source
+// with the same key never collides with its previous run). A munro is the run
+// of chunks from the first chunk after the previous munro up to `munroSpan`
+// chunks; it closes when full, at the end of the task that wrote it (so every
+// write() is signed at once, and writes made together share one signature), or
+// `munroDeadlineMs` after its first chunk when that is set, or on flush().
+// Closing builds the Merkle tree, writes each chunk's proof and signs the root
+// once; the signed munro is then emitted as a MUNRO frame followed by its
+// CHUNK frames, already encoded.
+//
+// Init messages (codec setup) are not chunks: writeInit() signs one INIT frame
+// that applies from the next chunk index on, outside the index order.
+//
+// With `heartbeatMs`, a task in which nothing was written for that long gets
+// an empty heartbeat chunk, so viewers can tell a quiet stream from a parent
+// that withholds data. The heartbeat timer dies with the signer.
 //
 // Every munro of a signer uses span = munroSpan, so a chunk frame's layout is
 // known when it is written: write() copies the message into its final frames
@@ -16,10 +27,10 @@ import { ErrorCode, MunroError } from '../errors.js'
 import { MAX_SAFE_U64, equalBytes } from '../crypto/bytes.js'
 import { derivePublicKey, signMessage } from '../crypto/ed25519.js'
 import { MerkleTree, leafHashAsync } from '../crypto/merkle.js'
-import { type ChunkFrame, FrameType, type MunroFrame, decodeFrame, encodeFrame } from '../wire/frames.js'
-import { CHUNK_PREFIX_BYTES, isWireSpan, maxChunkPayloadBytes } from '../wire/limits.js'
+import { type ChunkFrame, FrameType, type InitFrame, type MunroFrame, decodeFrame, encodeFrame } from '../wire/frames.js'
+import { CHUNK_PREFIX_BYTES, MAX_INIT_BYTES, isWireSpan, maxChunkPayloadBytes } from '../wire/limits.js'
+import { initSignable, munroSignable } from '../wire/signed-layouts.js'
 import { type ChunkPiece, type MessageFlags, splitMessage } from './chunker.js'
-import { munroSignable } from './signable.js'
 
 export interface StreamSignerOptions {
   /** The tree's 32-byte ed25519 secret key. */
@@ -30,8 +41,15 @@ export interface StreamSignerOptions {
   maxMessageBytes?: number
   /** Chunks per munro, a power of two in 1..1024. Default 32. */
   munroSpan?: number
-  /** Close an open munro this long after its first chunk. Default 50 ms; Infinity = only when full or flushed. */
+  /**
+   * Close an open munro this long after its first chunk. Default 0: at the end
+   * of the task that wrote it (a microtask). Infinity = only when full or flushed.
+   */
   munroDeadlineMs?: number
+  /** The source session, signed into everything. Default Date.now() at construction (so a restart is newer). */
+  epoch?: number
+  /** Sign an empty heartbeat chunk after this long without writes. Default 0 (off). */
+  heartbeatMs?: number
   /** Index of the first chunk; a restarted source continues where it stopped. Default 0. */
   firstChunkIndex?: number
   /** Clock for munro timestamps, ms since the Unix epoch. Default Date.now. */
@@ -53,9 +71,17 @@ export interface SignedMunro {
   frames: Uint8Array[]
 }
 
+/** A signed init message: one INIT frame. */
+export interface SignedInit {
+  frame: InitFrame
+  bytes: Uint8Array
+}
+
 export interface StreamSignerEvents {
   /** A munro was signed. Munros are emitted in index order. */
   munro: (signed: SignedMunro) => void
+  /** An init message was signed; emitted in order with the munros. */
+  init: (signed: SignedInit) => void
   /** Signing failed; the signer destroyed itself (the stream would have a gap). */
   error: (err: MunroError) => void
 }
@@ -74,7 +100,7 @@ interface OpenChunk {
   payload: Uint8Array
 }
 
-const DEFAULTS = { maxMessageBytes: 4 * 1024 * 1024, munroSpan: 32, munroDeadlineMs: 50 }
+const DEFAULTS = { maxMessageBytes: 4 * 1024 * 1024, munroSpan: 32, munroDeadlineMs: 0, heartbeatMs: 0 }
 
 /** Splits, hashes and signs a live stream of messages. See the file comment. */
 export class StreamSigner extends EventEmitter<StreamSignerEvents> {
@@ -83,6 +109,8 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
   readonly maxMessageBytes: number
   readonly munroSpan: number
   readonly munroDeadlineMs: number
+  /** The source session every munro and init is signed for. */
+  readonly epoch: number
   /** Largest payload of one chunk (fills a CHUNK frame to exactly MAX_FRAME_BYTES). */
   readonly maxChunkPayload: number
 
@@ -92,6 +120,10 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
   private open: OpenChunk[] = []
   private openStart: number
   private timer: ReturnType<typeof setTimeout> | undefined
+  private closeQueued = false
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined
+  private wroteSinceHeartbeat = false
+  private initSeq = 0
   private tail: Promise<void> = Promise.resolve()
   private isDestroyed = false
 
@@ -111,20 +143,35 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     this.munroDeadlineMs = options.munroDeadlineMs ?? DEFAULTS.munroDeadlineMs
     this.next = options.firstChunkIndex ?? 0
     this.now = options.now ?? Date.now
+    this.epoch = options.epoch ?? Math.floor(Date.now())
+    const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs
     if (!Number.isSafeInteger(this.maxMessageBytes) || this.maxMessageBytes < 0) {
       throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: maxMessageBytes must be a non-negative integer')
     }
     if (!isWireSpan(this.munroSpan)) {
       throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: munroSpan must be a power of two in 1..1024')
     }
-    if (!(this.munroDeadlineMs > 0)) {
-      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: munroDeadlineMs must be > 0 (Infinity disables it)')
+    if (!(this.munroDeadlineMs >= 0)) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: munroDeadlineMs must be >= 0 (Infinity disables it)')
+    }
+    if (!Number.isSafeInteger(this.epoch) || this.epoch < 0) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: epoch must be an integer in 0..2^53-1')
+    }
+    if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) {
+      throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: heartbeatMs must be a finite number >= 0')
     }
     if (!Number.isSafeInteger(this.next) || this.next < 0) {
       throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: firstChunkIndex must be an integer in 0..2^53-1')
     }
     this.openStart = this.next
     this.maxChunkPayload = maxChunkPayloadBytes(this.munroSpan)
+    if (heartbeatMs > 0) {
+      this.heartbeatTimer = setInterval(() => {
+        if (!this.wroteSinceHeartbeat) this.heartbeat()
+        this.wroteSinceHeartbeat = false
+      }, heartbeatMs)
+      ;(this.heartbeatTimer as { unref?: () => void }).unref?.()
+    }
   }
 
   /** Index the next written chunk will get. */
@@ -147,7 +194,32 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     if (message.length > this.maxMessageBytes) {
       throw new MunroError(ErrorCode.MESSAGE_TOO_LARGE, `StreamSigner: message of ${message.length} bytes is over ${this.maxMessageBytes}`)
     }
+    this.wroteSinceHeartbeat = true
     return this.append(splitMessage(message, flags, this.maxChunkPayload))
+  }
+
+  /**
+   * Signs an init message (codec setup a decoder needs first). It travels in
+   * one INIT frame outside the chunk order and applies to the chunks written
+   * after it. Throws ERR_MESSAGE_TOO_LARGE over MAX_INIT_BYTES (one frame).
+   */
+  writeInit(message: Uint8Array): void {
+    if (this.isDestroyed) throw new MunroError(ErrorCode.DESTROYED, 'StreamSigner: writeInit after destroy')
+    if (!(message instanceof Uint8Array)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: message must be a Uint8Array')
+    if (message.length > MAX_INIT_BYTES) {
+      throw new MunroError(ErrorCode.MESSAGE_TOO_LARGE, `StreamSigner: init message of ${message.length} bytes is over ${MAX_INIT_BYTES}`)
+    }
+    if (this.initSeq >= 0xffffffff) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: init sequence exhausted')
+    // Chunks written before it go out first, under their own signature.
+    this.close()
+    const fields = { epoch: this.epoch, seq: ++this.initSeq, atIndex: this.next, timestamp: this.timestamp(), payload: message.slice() }
+    const signed = signMessage(this.secretKey, initSignable(this.treeKey, fields))
+    signed.catch(() => {}) // handled below, in order
+    this.enqueue(signed, (signature) => {
+      const bytes = encodeFrame({ type: FrameType.INIT, ...fields, signature })
+      const decoded = decodeFrame(bytes) as { ok: true; frame: InitFrame }
+      this.safeEmit('init', { frame: decoded.frame, bytes })
+    })
   }
 
   /**
@@ -204,6 +276,8 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     this.isDestroyed = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer)
+    this.heartbeatTimer = undefined
     this.open = []
   }
 
@@ -212,6 +286,16 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
   }
 
   private armDeadline(): void {
+    if (this.munroDeadlineMs === 0) {
+      // Signed at the end of this task: writes made together share one munro.
+      if (this.closeQueued) return
+      this.closeQueued = true
+      queueMicrotask(() => {
+        this.closeQueued = false
+        if (!this.isDestroyed) this.close()
+      })
+      return
+    }
     if (!Number.isFinite(this.munroDeadlineMs)) return
     this.timer = setTimeout(() => {
       this.timer = undefined
@@ -229,25 +313,36 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     this.open = []
     const start = this.openStart
     const span = this.munroSpan
-    // A clock returning fractions or garbage must not make the munro unencodable.
-    const timestamp = Math.min(MAX_SAFE_U64, Math.max(0, Math.floor(this.now()) || 0))
+    const timestamp = this.timestamp()
+    const epoch = this.epoch
     // Hash, build the tree, write the proofs and sign now, in parallel with
     // earlier munros, but emit strictly in order.
     const signed = (async () => {
       const leaves = await Promise.all(chunks.map((c) => leafHashAsync(c.index, c.flags, c.payload)))
       const tree = new MerkleTree(leaves, span)
       chunks.forEach((c, p) => c.bytes.set(tree.proof(p), CHUNK_PREFIX_BYTES))
-      const fields = { start, count: chunks.length, span, timestamp, root: tree.root }
+      const fields = { epoch, start, count: chunks.length, span, timestamp, root: tree.root }
       const signature = await signMessage(this.secretKey, munroSignable(this.treeKey, fields))
       return { type: FrameType.MUNRO, ...fields, signature } satisfies MunroFrame
     })()
     signed.catch(() => {}) // handled below, in order; avoids an unhandled-rejection warning meanwhile
-    this.tail = this.tail.then(() =>
-      signed.then(
-        (munro) => this.emitMunro(munro, chunks),
-        (err: unknown) => this.fail(err)
-      )
-    )
+    this.enqueue(signed, (munro) => this.emitMunro(munro, chunks))
+  }
+
+  /** Emits what `signed` yields after everything signed before it; a failure destroys the signer. */
+  private enqueue<T>(signed: Promise<T>, emit: (value: T) => void): void {
+    this.tail = this.tail
+      .then(() => signed)
+      .then((value) => {
+        if (!this.isDestroyed) emit(value)
+      })
+      // Whatever fails, the chain stays usable: nothing signed later is skipped silently.
+      .catch((err: unknown) => this.fail(err))
+  }
+
+  /** Now, as a u64 the wire accepts: a clock returning fractions or garbage must not make a frame unencodable. */
+  private timestamp(): number {
+    return Math.min(MAX_SAFE_U64, Math.max(0, Math.floor(this.now()) || 0))
   }
 
   private emitMunro(munro: MunroFrame, chunks: OpenChunk[]): void {

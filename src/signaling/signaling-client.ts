@@ -152,6 +152,16 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     await this.request('peer:report', { treeId, parentId, reason }, treeId)
   }
 
+  /**
+   * Which links the data plane holds in `treeId`, read when rejoining after a
+   * reconnect so a restarted server can rebuild the tree. Placeholder with the
+   * agreed signature (brief, contract 3): helper 8's branch implements it.
+   */
+  setLinkHints(treeId: string, hints: () => { parentId: string | null; childIds: string[] }): void {
+    void treeId
+    void hints
+  }
+
   async sendSignal(treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
     await this.request('signal', { treeId, to, data }, treeId)
   }

@@ -1,53 +1,75 @@
-// Receiver side: decides whether a munro or a chunk of one tree is authentic.
+// Receiver side: decides whether a munro, a chunk or an init message of one
+// tree is authentic, and whether it is still usable here.
 //
-// A MUNRO frame is checked once: timestamp window, then the ed25519 signature
-// over its signable bytes (which bind tree, range and time, so a munro moved
-// to another position fails its signature). Identical copies reuse the
-// verdict, in flight or settled. A validly signed munro that overlaps one
-// accepted earlier is refused (ERR_MUNRO_CONFLICT, first one kept): only the
-// key holder can produce it, and letting it replace data that was already
-// forwarded would fork the tree.
+// Order of checks, for every signed frame: the signature first (over the
+// bytes of wire/signed-layouts.ts, which bind tree, session, range and time),
+// then anything that says "genuine but not usable here" (an older session, too
+// old for the stream, a conflict). A verdict that blames nobody therefore
+// always comes from a frame the source really signed: an unsigned frame can
+// never make good data look ignorable. Identical copies of a munro reuse its
+// verdict, in flight or settled.
+//
+// Sessions: every signed frame names the source session (epoch) it belongs to.
+// The first verified frame sets the session; a verified frame of a higher
+// epoch (the source restarted, with its saved key) replaces it and clears
+// everything verified so far (`newEpoch` in the verdict); frames of a lower
+// epoch are refused from then on (ERR_STALE_EPOCH).
+//
+// Freshness is judged against the stream, never against this machine's wall
+// clock (which may be minutes off): a munro is stale when its timestamp is
+// more than maxAgeMs behind the newest verified timestamp, advanced by the
+// local time elapsed since that one arrived. A newer timestamp is always fine.
+//
+// A validly signed munro that overlaps one accepted earlier in the same
+// session is refused (ERR_MUNRO_CONFLICT, first one kept): letting it replace
+// data that was already forwarded would fork the tree.
 //
 // A CHUNK is accepted only if its proof leads to the signed root of the munro
 // it names, at exactly its position, inside the munro's chunk count. Verified
 // nodes are cached per munro, so after the first chunk a chunk costs its leaf
-// hash plus the part of its path not yet seen.
-//
-// Order does not matter: a chunk whose munro is being verified awaits that
-// verification; a chunk whose munro has not arrived waits in a bounded pending
-// set and is settled when the munro is accepted, or with ERR_UNKNOWN_MUNRO
-// after pendingTimeoutMs (set maxPendingChunks: 0 to get ERR_UNKNOWN_MUNRO at
-// once and retry yourself). Pending chunks keep their payload views alive.
+// hash plus the part of its path not yet seen. A chunk whose munro is still
+// being verified waits for that verdict; one whose munro never came is
+// ERR_UNKNOWN_MUNRO (a parent always sends the munro first).
 //
 // Memory is bounded: at most maxMunros verified munros (the lowest are
-// evicted; everything below the eviction floor is stale), maxPendingChunks
-// waiting chunks and maxInflightMunros signature checks at once.
+// evicted; everything below the eviction floor is stale) and
+// maxInflightMunros signature checks at once.
 import { ErrorCode, MunroError } from '../errors.js'
 import { equalBytes } from '../crypto/bytes.js'
 import { isValidPublicKey, verifySignature } from '../crypto/ed25519.js'
 import { publicKeyFromTreeId } from '../crypto/keys.js'
 import { VerifiedTree, leafHashAsync } from '../crypto/merkle.js'
-import { type ChunkFrame, FrameType, type HandshakeFrame, type MunroFrame } from '../wire/frames.js'
-import { munroSignable } from '../sign/signable.js'
+import { type ChunkFrame, type HandshakeFrame, type InitFrame, type MunroFrame } from '../wire/frames.js'
+import { initSignable, munroSignable } from '../wire/signed-layouts.js'
 
-/** Verdict on one frame. */
-export type VerifyResult = { ok: true } | { ok: false; code: ErrorCode; message: string }
+/** Verdict on one chunk. */
+export type VerifyResult = { ok: true } | Rejection
+export interface Rejection {
+  ok: false
+  code: ErrorCode
+  message: string
+}
+
+/** Verdict on a signed frame (munro or init). */
+export type SignedVerdict =
+  | {
+      ok: true
+      /** The frame opened a newer source session: everything of the previous one is void. */
+      newEpoch: boolean
+      /** Its timestamp is the newest this verifier has seen: the stream moved on. */
+      fresher: boolean
+    }
+  | Rejection
 
 export interface ChunkVerifierOptions {
   /** The tree, as its id (base64url public key)... */
   treeId?: string
   /** ...or as its 32-byte public key. Exactly one of the two. */
   publicKey?: Uint8Array
-  /** Oldest munro timestamp accepted, relative to now(). Default 120 000 ms. */
+  /** How far a munro's timestamp may lag behind the newest verified one (see the file comment). Default 120 000 ms. */
   maxAgeMs?: number
-  /** Furthest future munro timestamp accepted (clock skew). Default 30 000 ms. */
-  maxFutureMs?: number
-  /** Clock for the timestamp window, ms since the Unix epoch. Default Date.now. */
+  /** Local clock, only used to measure time elapsed between frames. Default Date.now. */
   now?: () => number
-  /** Chunks that may wait for their munro at once. Default 256; 0 = never wait. */
-  maxPendingChunks?: number
-  /** How long a chunk waits for its munro. Default 10 000 ms. */
-  pendingTimeoutMs?: number
   /** Verified munros kept. Default 1024 (32 Ki chunks at span 32). */
   maxMunros?: number
   /** Distinct munros whose signature check may run at once (bounds a flood of bogus munros). Default 64. */
@@ -64,25 +86,20 @@ interface Accepted {
 
 interface Candidate {
   munro: Munro
-  verdict: Promise<VerifyResult>
-}
-
-interface Waiter {
-  frame: ChunkFrame
-  expires: number
-  resolve: (result: VerifyResult | Promise<VerifyResult>) => void
+  verdict: Promise<SignedVerdict>
 }
 
 const OK: VerifyResult = Object.freeze({ ok: true })
-const DEFAULTS = { maxAgeMs: 120_000, maxFutureMs: 30_000, maxPendingChunks: 256, pendingTimeoutMs: 10_000, maxMunros: 1024, maxInflightMunros: 64 }
+const DEFAULTS = { maxAgeMs: 120_000, maxMunros: 1024, maxInflightMunros: 64 }
 
-function reject(code: ErrorCode, message: string): VerifyResult {
+function reject(code: ErrorCode, message: string): Rejection {
   return { ok: false, code, message }
 }
 
 function copyMunro(frame: MunroFrame): Munro {
   // Copies the byte fields: the frame's are views into a buffer we do not own.
   return {
+    epoch: frame.epoch,
     start: frame.start,
     count: frame.count,
     span: frame.span,
@@ -94,6 +111,7 @@ function copyMunro(frame: MunroFrame): Munro {
 
 function sameMunro(a: Munro, b: MunroFrame | Munro): boolean {
   return (
+    a.epoch === b.epoch &&
     a.start === b.start &&
     a.count === b.count &&
     a.span === b.span &&
@@ -103,15 +121,12 @@ function sameMunro(a: Munro, b: MunroFrame | Munro): boolean {
   )
 }
 
-/** Verifies munros and chunks of one tree. See the file comment. */
+/** Verifies munros, chunks and init messages of one tree. See the file comment. */
 export class ChunkVerifier {
   /** The tree's 32-byte public key. */
   readonly treeKey: Uint8Array
   private readonly maxAgeMs: number
-  private readonly maxFutureMs: number
   private readonly now: () => number
-  private readonly maxPendingChunks: number
-  private readonly pendingTimeoutMs: number
   private readonly maxMunros: number
   private readonly maxInflightMunros: number
   private inflightTotal = 0
@@ -119,10 +134,11 @@ export class ChunkVerifier {
   private readonly accepted = new Map<number, Accepted>()
   private readonly starts: number[] = [] // accepted starts, ascending
   private readonly inflight = new Map<number, Candidate[]>()
-  private readonly pending = new Map<number, Waiter[]>()
-  private pendingTotal = 0
-  private sweepTimer: ReturnType<typeof setTimeout> | undefined
   private evictedBelow = 0
+  /** The current source session; -1 until the first verified frame. */
+  private currentEpoch = -1
+  /** Newest verified munro timestamp, and the local time it arrived. */
+  private newest: { timestamp: number; seenAt: number } | null = null
   private isDestroyed = false
 
   constructor(options: ChunkVerifierOptions) {
@@ -138,26 +154,16 @@ export class ChunkVerifier {
       this.treeKey = publicKeyFromTreeId(options.treeId!)
     }
     this.maxAgeMs = options.maxAgeMs ?? DEFAULTS.maxAgeMs
-    this.maxFutureMs = options.maxFutureMs ?? DEFAULTS.maxFutureMs
     this.now = options.now ?? Date.now
-    this.maxPendingChunks = options.maxPendingChunks ?? DEFAULTS.maxPendingChunks
-    this.pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs
     this.maxMunros = options.maxMunros ?? DEFAULTS.maxMunros
     this.maxInflightMunros = options.maxInflightMunros ?? DEFAULTS.maxInflightMunros
-    for (const [name, value] of Object.entries({
-      maxAgeMs: this.maxAgeMs,
-      maxFutureMs: this.maxFutureMs,
-      maxPendingChunks: this.maxPendingChunks,
-      pendingTimeoutMs: this.pendingTimeoutMs
-    })) {
-      if (!(value >= 0)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, `ChunkVerifier: ${name} must be >= 0`)
-    }
+    if (!(this.maxAgeMs >= 0)) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'ChunkVerifier: maxAgeMs must be >= 0')
     if (!Number.isInteger(this.maxMunros) || this.maxMunros < 1 || !Number.isInteger(this.maxInflightMunros) || this.maxInflightMunros < 1) {
       throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'ChunkVerifier: maxMunros and maxInflightMunros must be integers >= 1')
     }
   }
 
-  /** Lowest chunk index still verifiable; everything below was evicted. */
+  /** Lowest chunk index still verifiable in this session; everything below was evicted. */
   get floor(): number {
     return this.evictedBelow
   }
@@ -167,17 +173,14 @@ export class ChunkVerifier {
     return this.accepted.size
   }
 
-  /** Number of chunks waiting for their munro. */
-  get pendingCount(): number {
-    return this.pendingTotal
+  /** The source session being followed; -1 before the first verified frame. */
+  get epoch(): number {
+    return this.currentEpoch
   }
 
-  /** The accepted munro whose range holds chunk `index`, if any (e.g. to forward it with the chunk). */
-  munroAt(index: number): MunroFrame | undefined {
-    const i = this.lastStartBelow(index + 1)
-    const entry = i < 0 ? undefined : this.accepted.get(this.starts[i]!)
-    if (!entry || index >= entry.munro.start + entry.munro.count) return undefined
-    return { type: FrameType.MUNRO, ...entry.munro, root: entry.munro.root.slice(), signature: entry.munro.signature.slice() }
+  /** The source's clock as this stream shows it: newest verified timestamp plus local time since. Null before any. */
+  streamNow(): number | null {
+    return this.newest ? this.newest.timestamp + (this.now() - this.newest.seenAt) : null
   }
 
   /** ERR_WRONG_TREE unless a handshake names this verifier's tree. */
@@ -186,19 +189,15 @@ export class ChunkVerifier {
   }
 
   /**
-   * Accepts a MUNRO frame if its timestamp is in the window and its signature
-   * verifies. Codes: ERR_STALE_MUNRO, ERR_FUTURE_MUNRO, ERR_BAD_SIGNATURE,
-   * ERR_MUNRO_CONFLICT, ERR_PENDING_FULL (too many distinct munros being
-   * checked at once), ERR_DESTROYED.
+   * Accepts a MUNRO frame whose signature verifies and that is usable here.
+   * Codes: ERR_BAD_SIGNATURE (forged: blame the sender); ERR_STALE_EPOCH,
+   * ERR_STALE_MUNRO, ERR_MUNRO_CONFLICT (genuine but unusable); ERR_PENDING_FULL
+   * (too many distinct munros being checked at once); ERR_DESTROYED.
    */
-  acceptMunro(frame: MunroFrame): Promise<VerifyResult> {
+  acceptMunro(frame: MunroFrame): Promise<SignedVerdict> {
     if (this.isDestroyed) return Promise.resolve(reject(ErrorCode.DESTROYED, 'verifier destroyed'))
-    if (frame.start < this.evictedBelow) return Promise.resolve(reject(ErrorCode.STALE_MUNRO, 'munro lies below the eviction floor'))
-    const now = this.now()
-    if (frame.timestamp < now - this.maxAgeMs) return Promise.resolve(reject(ErrorCode.STALE_MUNRO, 'munro timestamp too old'))
-    if (frame.timestamp > now + this.maxFutureMs) return Promise.resolve(reject(ErrorCode.FUTURE_MUNRO, 'munro timestamp in the future'))
     const known = this.accepted.get(frame.start)
-    if (known && sameMunro(known.munro, frame)) return Promise.resolve(OK)
+    if (known && sameMunro(known.munro, frame)) return Promise.resolve({ ok: true, newEpoch: false, fresher: false })
     const candidates = this.inflight.get(frame.start) ?? []
     const same = candidates.find((c) => sameMunro(c.munro, frame))
     if (same) return same.verdict
@@ -213,8 +212,7 @@ export class ChunkVerifier {
     void candidate.verdict.then(() => {
       if (this.isDestroyed) return
       this.inflightTotal--
-      const list = this.inflight.get(munro.start)
-      const rest = list?.filter((c) => c !== candidate) ?? []
+      const rest = (this.inflight.get(munro.start) ?? []).filter((c) => c !== candidate)
       if (rest.length > 0) this.inflight.set(munro.start, rest)
       else this.inflight.delete(munro.start)
     })
@@ -222,57 +220,89 @@ export class ChunkVerifier {
   }
 
   /**
+   * Accepts an INIT frame whose signature verifies and whose session is not
+   * older than the current one. Codes: ERR_BAD_SIGNATURE, ERR_STALE_EPOCH,
+   * ERR_DESTROYED. Which init is the newest is the caller's business (seq).
+   */
+  async acceptInit(frame: InitFrame): Promise<SignedVerdict> {
+    if (this.isDestroyed) return reject(ErrorCode.DESTROYED, 'verifier destroyed')
+    const { epoch, seq, atIndex, timestamp, payload } = frame
+    const valid = await verifySignature(this.treeKey, initSignable(this.treeKey, { epoch, seq, atIndex, timestamp, payload }), frame.signature)
+    if (this.isDestroyed) return reject(ErrorCode.DESTROYED, 'verifier destroyed')
+    if (!valid) return reject(ErrorCode.BAD_SIGNATURE, 'init signature does not verify for this tree')
+    const stale = this.checkEpoch(epoch)
+    if (stale) return stale
+    return { ok: true, newEpoch: this.adoptEpoch(epoch), fresher: false }
+  }
+
+  /**
    * Accepts a CHUNK frame if its proof leads to an accepted munro's root at
-   * its position. Waits for the munro if needed (see the file comment). Codes:
-   * ERR_BAD_PROOF, ERR_STALE_CHUNK, ERR_PENDING_FULL, ERR_UNKNOWN_MUNRO, ERR_DESTROYED.
+   * its position. Codes: ERR_BAD_PROOF, ERR_STALE_CHUNK, ERR_UNKNOWN_MUNRO, ERR_DESTROYED.
    */
   acceptChunk(frame: ChunkFrame): Promise<VerifyResult> {
     if (this.isDestroyed) return Promise.resolve(reject(ErrorCode.DESTROYED, 'verifier destroyed'))
-    if (frame.munroStart < this.evictedBelow) return Promise.resolve(reject(ErrorCode.STALE_CHUNK, 'chunk of an evicted munro'))
     const entry = this.accepted.get(frame.munroStart)
     if (entry) return this.checkChunk(entry, frame)
     const candidates = this.inflight.get(frame.munroStart)
-    if (candidates) {
-      // Its munro is being verified: wait for that, then look again.
-      return Promise.all(candidates.map((c) => c.verdict)).then(() => this.acceptChunk(frame))
-    }
-    return this.wait(frame)
+    // Its munro is being verified: wait for that, then look again.
+    if (candidates) return Promise.all(candidates.map((c) => c.verdict)).then(() => this.acceptChunk(frame))
+    if (frame.munroStart < this.evictedBelow) return Promise.resolve(reject(ErrorCode.STALE_CHUNK, 'chunk of an evicted munro'))
+    return Promise.resolve(reject(ErrorCode.UNKNOWN_MUNRO, 'munro of this chunk is not known'))
   }
 
-  /** Settles every waiting chunk with ERR_DESTROYED and drops all state. Idempotent. */
+  /** Drops all state; every later call answers ERR_DESTROYED. Idempotent. */
   destroy(): void {
     if (this.isDestroyed) return
     this.isDestroyed = true
-    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer)
-    this.sweepTimer = undefined
-    const waiting = [...this.pending.values()].flat()
-    this.pending.clear()
-    this.pendingTotal = 0
     this.accepted.clear()
     this.starts.length = 0
     this.inflight.clear()
     this.inflightTotal = 0
-    for (const w of waiting) w.resolve(reject(ErrorCode.DESTROYED, 'verifier destroyed'))
   }
 
   // ---------------------------------------------------------- munros
 
-  private async verifyMunro(munro: Munro): Promise<VerifyResult> {
+  private async verifyMunro(munro: Munro): Promise<SignedVerdict> {
     const valid = await verifySignature(this.treeKey, munroSignable(this.treeKey, munro), munro.signature)
     if (this.isDestroyed) return reject(ErrorCode.DESTROYED, 'verifier destroyed')
     if (!valid) return reject(ErrorCode.BAD_SIGNATURE, 'munro signature does not verify for this tree')
-    // State may have moved while we awaited: check floor and overlap now.
+    // Genuine. Everything below may refuse it, but never blames the sender.
+    const staleEpoch = this.checkEpoch(munro.epoch)
+    if (staleEpoch) return staleEpoch
+    const newEpoch = this.adoptEpoch(munro.epoch)
+    const streamNow = this.streamNow()
+    if (streamNow !== null && munro.timestamp < streamNow - this.maxAgeMs) {
+      return reject(ErrorCode.STALE_MUNRO, `munro timestamp is over ${this.maxAgeMs} ms behind the stream`)
+    }
     if (munro.start < this.evictedBelow) return reject(ErrorCode.STALE_MUNRO, 'munro lies below the eviction floor')
     const i = this.lastStartBelow(munro.start + munro.count)
     if (i >= 0) {
       const other = this.accepted.get(this.starts[i]!)!.munro
       if (other.start + other.count > munro.start) {
-        if (sameMunro(other, munro)) return OK
+        if (sameMunro(other, munro)) return { ok: true, newEpoch, fresher: false }
         return reject(ErrorCode.MUNRO_CONFLICT, `munro overlaps the accepted munro at ${other.start}`)
       }
     }
+    const fresher = this.newest === null || munro.timestamp > this.newest.timestamp
+    if (fresher) this.newest = { timestamp: munro.timestamp, seenAt: this.now() }
     this.insert(munro, i + 1)
-    return OK
+    return { ok: true, newEpoch, fresher }
+  }
+
+  private checkEpoch(epoch: number): Rejection | null {
+    return epoch < this.currentEpoch ? reject(ErrorCode.STALE_EPOCH, `frame of source session ${epoch}; following ${this.currentEpoch}`) : null
+  }
+
+  /** Follows `epoch` if it is newer than the current session; true when it switched. */
+  private adoptEpoch(epoch: number): boolean {
+    if (epoch === this.currentEpoch) return false
+    const first = this.currentEpoch === -1
+    this.currentEpoch = epoch
+    this.accepted.clear()
+    this.starts.length = 0
+    this.evictedBelow = 0
+    this.newest = null
+    return !first
   }
 
   /** Index in `starts` of the last start < `bound`, or -1. */
@@ -289,28 +319,13 @@ export class ChunkVerifier {
   }
 
   private insert(munro: Munro, at: number): void {
-    const entry: Accepted = { munro, tree: new VerifiedTree(munro.span, munro.root) }
-    this.accepted.set(munro.start, entry)
+    this.accepted.set(munro.start, { munro, tree: new VerifiedTree(munro.span, munro.root) })
     this.starts.splice(at, 0, munro.start)
-    while (this.accepted.size > this.maxMunros) this.evictLowest()
-    const waiting = this.pending.get(munro.start)
-    if (waiting && this.accepted.has(munro.start)) {
-      this.pending.delete(munro.start)
-      this.pendingTotal -= waiting.length
-      for (const w of waiting) w.resolve(this.checkChunk(entry, w.frame))
-    }
-  }
-
-  private evictLowest(): void {
-    const start = this.starts.shift()!
-    const { munro } = this.accepted.get(start)!
-    this.accepted.delete(start)
-    this.evictedBelow = Math.max(this.evictedBelow, munro.start + munro.count)
-    for (const [waitStart, waiting] of this.pending) {
-      if (waitStart >= this.evictedBelow) continue
-      this.pending.delete(waitStart)
-      this.pendingTotal -= waiting.length
-      for (const w of waiting) w.resolve(reject(ErrorCode.STALE_CHUNK, 'chunk of an evicted munro'))
+    while (this.accepted.size > this.maxMunros) {
+      const start = this.starts.shift()!
+      const lowest = this.accepted.get(start)!.munro
+      this.accepted.delete(start)
+      this.evictedBelow = Math.max(this.evictedBelow, lowest.start + lowest.count)
     }
   }
 
@@ -323,45 +338,5 @@ export class ChunkVerifier {
     const leaf = await leafHashAsync(frame.index, frame.flags, frame.payload)
     // The tree check is synchronous, so concurrent chunks of one munro cannot interleave in it.
     return tree.verify(position, leaf, frame.proof) ? OK : reject(ErrorCode.BAD_PROOF, 'chunk proof does not lead to the signed root')
-  }
-
-  private wait(frame: ChunkFrame): Promise<VerifyResult> {
-    if (this.maxPendingChunks === 0) return Promise.resolve(reject(ErrorCode.UNKNOWN_MUNRO, 'munro of this chunk is not known'))
-    if (this.pendingTotal >= this.maxPendingChunks) {
-      return Promise.resolve(reject(ErrorCode.PENDING_FULL, `${this.pendingTotal} chunks already wait for their munro`))
-    }
-    return new Promise<VerifyResult>((resolve) => {
-      const list = this.pending.get(frame.munroStart) ?? []
-      list.push({ frame, resolve, expires: Date.now() + this.pendingTimeoutMs })
-      this.pending.set(frame.munroStart, list)
-      this.pendingTotal++
-      this.armSweep()
-    })
-  }
-
-  private armSweep(): void {
-    if (this.sweepTimer !== undefined || this.pendingTotal === 0) return
-    // One timer for all waiters; it re-arms while anything waits.
-    this.sweepTimer = setTimeout(() => {
-      this.sweepTimer = undefined
-      this.sweep()
-    }, Math.max(1, Math.ceil(this.pendingTimeoutMs / 4)))
-    ;(this.sweepTimer as { unref?: () => void }).unref?.()
-  }
-
-  private sweep(): void {
-    if (this.isDestroyed) return
-    const now = Date.now()
-    for (const [start, waiting] of this.pending) {
-      const keep = waiting.filter((w) => w.expires > now)
-      if (keep.length === waiting.length) continue
-      if (keep.length > 0) this.pending.set(start, keep)
-      else this.pending.delete(start)
-      this.pendingTotal -= waiting.length - keep.length
-      for (const w of waiting) {
-        if (w.expires <= now) w.resolve(reject(ErrorCode.UNKNOWN_MUNRO, 'munro of this chunk did not arrive in time'))
-      }
-    }
-    this.armSweep()
   }
 }

@@ -3,18 +3,22 @@
 //   frame = u8 version || u8 type || body        (all integers big-endian)
 //
 //   type          body                                                    size
-//   1 HANDSHAKE   treeKey[32] u8 resumeKind(0 index, 1 latest) u64 index  43
-//   2 MUNRO       u64 start u32 count u32 span u64 timestampMs             122
+//   1 HANDSHAKE   treeKey[32] u8 resumeKind(0 index, 1 latest)            51
+//                 u64 epoch u64 index      (both 0 for latest)
+//   2 MUNRO       u64 epoch u64 start u32 count u32 span u64 timestampMs   130
 //                 root[32] signature[64]
 //   3 CHUNK       u64 index u64 munroStart u32 span u8 flags              27 + 32*log2(span)
 //                 proof[32*log2(span)] u32 payloadLength payload           + payload
-//   4 HAVE        u64 from u64 to      (half-open, from < to)             18
-//   5 REQUEST     u64 from u64 to      (half-open, from < to)             18
-//   6 KEEPALIVE   u64 timestampMs                                         10
+//   4 INIT        u64 epoch u32 seq u64 atIndex u64 timestampMs           98 + payload
+//                 signature[64] u32 payloadLength payload
+//   5 KEEPALIVE   u64 timestampMs                                         10
 //
 // u64 fields carry at most 2^53 - 1. Spans are powers of two up to 1024; a
 // munro's count is 1..span; a chunk's index lies in [munroStart, munroStart +
-// span). A frame is at most MAX_FRAME_BYTES (16384) bytes.
+// span). A frame is at most MAX_FRAME_BYTES (16384) bytes. What MUNRO and
+// INIT signatures cover is in signed-layouts.ts. Version 2 added the epoch
+// (the source session) and INIT (init messages outside the chunk index order),
+// and retired version 1's unused HAVE and REQUEST.
 //
 // Decoding reads untrusted bytes on every relay hop, so it never throws, never
 // allocates more than the frame object (hashes, signature, proof and payload
@@ -29,11 +33,11 @@ import {
   HANDSHAKE_BYTES,
   HASH_BYTES,
   HEADER_BYTES,
+  INIT_PREFIX_BYTES,
   KEEPALIVE_BYTES,
   MAX_FRAME_BYTES,
   MUNRO_BYTES,
   PUBLIC_KEY_BYTES,
-  RANGE_BYTES,
   SIGNATURE_BYTES,
   WIRE_VERSION,
   isWireSpan
@@ -46,9 +50,8 @@ export const FrameType = {
   HANDSHAKE: 1,
   MUNRO: 2,
   CHUNK: 3,
-  HAVE: 4,
-  REQUEST: 5,
-  KEEPALIVE: 6
+  INIT: 4,
+  KEEPALIVE: 5
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 
@@ -59,17 +62,18 @@ export const ChunkFlag = {
   /** Last chunk of a message (a one-chunk message has both). */
   MESSAGE_END: 0x02,
   /** The message is a point a late joiner can start from (e.g. a keyframe). Set on all its chunks. */
-  START_POINT: 0x04,
-  /** The message is an initialization segment. Set on all its chunks. */
-  INIT: 0x08
+  START_POINT: 0x04
 } as const
-/** Mask of the defined flag bits. */
-export const CHUNK_FLAGS_MASK = 0x0f
+/** Mask of the defined flag bits (init messages travel in INIT frames, not chunks). */
+export const CHUNK_FLAGS_MASK = 0x07
 
 /** Where a receiver wants the stream to begin. */
 export type ResumePoint =
-  /** The next chunk index the receiver wants (it has everything before). */
-  | { kind: 'index'; index: number }
+  /**
+   * The next chunk index the receiver wants (it has everything before) in the
+   * source session `epoch`; a sender on another session starts it afresh.
+   */
+  | { kind: 'index'; index: number; epoch: number }
   /** A late joiner: the sender picks its latest start point. */
   | { kind: 'latest' }
 
@@ -87,6 +91,8 @@ export interface HandshakeFrame {
 /** A signed munro: the source's signature over a range of chunks. */
 export interface MunroFrame {
   type: typeof FrameType.MUNRO
+  /** The source session the munro belongs to (chosen by the source at start). */
+  epoch: number
   /** Global index of the munro's first chunk. */
   start: number
   /** Number of chunks, 1..span. */
@@ -117,18 +123,23 @@ export interface ChunkFrame {
   payload: Uint8Array
 }
 
-/** The sender holds chunks [from, to). */
-export interface HaveFrame {
-  type: typeof FrameType.HAVE
-  from: number
-  to: number
-}
-
-/** The sender asks for chunks [from, to). */
-export interface RequestFrame {
-  type: typeof FrameType.REQUEST
-  from: number
-  to: number
+/**
+ * A signed init message (codec setup a decoder needs first). It has no chunk
+ * index of its own: it applies to the chunks from `atIndex` on, until a newer
+ * one (higher `seq`) replaces it, so re-sending it never disturbs the window.
+ */
+export interface InitFrame {
+  type: typeof FrameType.INIT
+  epoch: number
+  /** Increases with every init message of a session (u32). */
+  seq: number
+  /** The index of the first chunk written after the init message. */
+  atIndex: number
+  /** Source clock, ms since the Unix epoch, when it was signed. */
+  timestamp: number
+  /** 64-byte ed25519 signature over its signable bytes. */
+  signature: Uint8Array
+  payload: Uint8Array
 }
 
 /** Liveness and clock hint. */
@@ -138,7 +149,7 @@ export interface KeepaliveFrame {
   timestamp: number
 }
 
-export type Frame = HandshakeFrame | MunroFrame | ChunkFrame | HaveFrame | RequestFrame | KeepaliveFrame
+export type Frame = HandshakeFrame | MunroFrame | ChunkFrame | InitFrame | KeepaliveFrame
 
 /** Outcome of decoding untrusted bytes. */
 export type DecodeResult =
@@ -175,9 +186,8 @@ export function decodeFrame(input: Uint8Array | ArrayBuffer): DecodeResult {
       return decodeChunk(bytes, view)
     case FrameType.MUNRO:
       return decodeMunro(bytes, view)
-    case FrameType.HAVE:
-    case FrameType.REQUEST:
-      return decodeRange(bytes, view, bytes[1])
+    case FrameType.INIT:
+      return decodeInit(bytes, view)
     case FrameType.KEEPALIVE:
       return decodeKeepalive(bytes, view)
     case FrameType.HANDSHAKE:
@@ -185,6 +195,13 @@ export function decodeFrame(input: Uint8Array | ArrayBuffer): DecodeResult {
     default:
       return fail(ErrorCode.UNKNOWN_FRAME_TYPE, `frame: unknown type ${bytes[1]}`)
   }
+}
+
+/** The u32 length before `payloadStart` must match the bytes after it exactly. */
+function checkPayload(bytes: Uint8Array, view: DataView, payloadStart: number, what: string): DecodeResult | null {
+  const length = view.getUint32(payloadStart - CHUNK_LENGTH_BYTES)
+  if (bytes.length - payloadStart === length) return null
+  return fail(ErrorCode.BAD_FRAME, bytes.length - payloadStart < length ? `${what}: truncated payload` : `${what}: trailing bytes`)
 }
 
 function decodeChunk(bytes: Uint8Array, view: DataView): DecodeResult {
@@ -200,10 +217,8 @@ function decodeChunk(bytes: Uint8Array, view: DataView): DecodeResult {
   const proofEnd = CHUNK_PREFIX_BYTES + (31 - Math.clz32(span)) * HASH_BYTES
   const payloadStart = proofEnd + CHUNK_LENGTH_BYTES
   if (bytes.length < payloadStart) return fail(ErrorCode.BAD_FRAME, 'chunk: truncated proof')
-  const length = view.getUint32(proofEnd)
-  if (bytes.length - payloadStart !== length) {
-    return fail(ErrorCode.BAD_FRAME, bytes.length - payloadStart < length ? 'chunk: truncated payload' : 'chunk: trailing bytes')
-  }
+  const bad = checkPayload(bytes, view, payloadStart, 'chunk')
+  if (bad) return bad
   const frame: ChunkFrame = {
     type: FrameType.CHUNK,
     index,
@@ -219,35 +234,47 @@ function decodeChunk(bytes: Uint8Array, view: DataView): DecodeResult {
 function decodeMunro(bytes: Uint8Array, view: DataView): DecodeResult {
   const bad = exact(bytes, MUNRO_BYTES, 'munro')
   if (bad) return bad
-  const start = readU64(view, 2)
-  const count = view.getUint32(10)
-  const span = view.getUint32(14)
-  const timestamp = readU64(view, 18)
-  if (start < 0 || timestamp < 0) return fail(ErrorCode.BAD_FRAME, 'munro: field over 2^53-1')
+  const epoch = readU64(view, 2)
+  const start = readU64(view, 10)
+  const count = view.getUint32(18)
+  const span = view.getUint32(22)
+  const timestamp = readU64(view, 26)
+  if (epoch < 0 || start < 0 || timestamp < 0) return fail(ErrorCode.BAD_FRAME, 'munro: field over 2^53-1')
   if (!isWireSpan(span)) return fail(ErrorCode.BAD_FRAME, 'munro: span is not a power of two in 1..1024')
   if (count < 1 || count > span) return fail(ErrorCode.BAD_FRAME, 'munro: count outside 1..span')
   if (start + count > MAX_SAFE_U64) return fail(ErrorCode.BAD_FRAME, 'munro: range ends past 2^53-1')
   const frame: MunroFrame = {
     type: FrameType.MUNRO,
+    epoch,
     start,
     count,
     span,
     timestamp,
-    root: bytes.subarray(26, 26 + HASH_BYTES),
-    signature: bytes.subarray(26 + HASH_BYTES, 26 + HASH_BYTES + SIGNATURE_BYTES)
+    root: bytes.subarray(34, 34 + HASH_BYTES),
+    signature: bytes.subarray(34 + HASH_BYTES, 34 + HASH_BYTES + SIGNATURE_BYTES)
   }
   return { ok: true, frame }
 }
 
-function decodeRange(bytes: Uint8Array, view: DataView, type: typeof FrameType.HAVE | typeof FrameType.REQUEST): DecodeResult {
-  const what = type === FrameType.HAVE ? 'have' : 'request'
-  const bad = exact(bytes, RANGE_BYTES, what)
+function decodeInit(bytes: Uint8Array, view: DataView): DecodeResult {
+  if (bytes.length < INIT_PREFIX_BYTES) return fail(ErrorCode.BAD_FRAME, 'init: truncated')
+  const epoch = readU64(view, 2)
+  const seq = view.getUint32(10)
+  const atIndex = readU64(view, 14)
+  const timestamp = readU64(view, 22)
+  if (epoch < 0 || atIndex < 0 || timestamp < 0) return fail(ErrorCode.BAD_FRAME, 'init: field over 2^53-1')
+  const bad = checkPayload(bytes, view, INIT_PREFIX_BYTES, 'init')
   if (bad) return bad
-  const from = readU64(view, 2)
-  const to = readU64(view, 10)
-  if (from < 0 || to < 0) return fail(ErrorCode.BAD_FRAME, `${what}: index over 2^53-1`)
-  if (from >= to) return fail(ErrorCode.BAD_FRAME, `${what}: empty or reversed range`)
-  return { ok: true, frame: { type, from, to } }
+  const frame: InitFrame = {
+    type: FrameType.INIT,
+    epoch,
+    seq,
+    atIndex,
+    timestamp,
+    signature: bytes.subarray(30, 30 + SIGNATURE_BYTES),
+    payload: bytes.subarray(INIT_PREFIX_BYTES)
+  }
+  return { ok: true, frame }
 }
 
 function decodeKeepalive(bytes: Uint8Array, view: DataView): DecodeResult {
@@ -262,13 +289,14 @@ function decodeHandshake(bytes: Uint8Array, view: DataView): DecodeResult {
   const bad = exact(bytes, HANDSHAKE_BYTES, 'handshake')
   if (bad) return bad
   const kind = bytes[2 + PUBLIC_KEY_BYTES]
-  const index = readU64(view, 3 + PUBLIC_KEY_BYTES)
+  const epoch = readU64(view, 3 + PUBLIC_KEY_BYTES)
+  const index = readU64(view, 11 + PUBLIC_KEY_BYTES)
   let resume: ResumePoint
   if (kind === RESUME_INDEX) {
-    if (index < 0) return fail(ErrorCode.BAD_FRAME, 'handshake: resume index over 2^53-1')
-    resume = { kind: 'index', index }
+    if (index < 0 || epoch < 0) return fail(ErrorCode.BAD_FRAME, 'handshake: resume index or epoch over 2^53-1')
+    resume = { kind: 'index', index, epoch }
   } else if (kind === RESUME_LATEST) {
-    if (index !== 0) return fail(ErrorCode.BAD_FRAME, 'handshake: latest resume point carries an index')
+    if (index !== 0 || epoch !== 0) return fail(ErrorCode.BAD_FRAME, 'handshake: latest resume point carries an index or epoch')
     resume = { kind: 'latest' }
   } else {
     return fail(ErrorCode.BAD_FRAME, `handshake: unknown resume kind ${kind}`)
@@ -313,9 +341,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encodeChunk(frame)
     case FrameType.MUNRO:
       return encodeMunro(frame)
-    case FrameType.HAVE:
-    case FrameType.REQUEST:
-      return encodeRange(frame)
+    case FrameType.INIT:
+      return encodeInit(frame)
     case FrameType.KEEPALIVE: {
       checkU64(frame.timestamp, 'keepalive timestamp')
       const { bytes, view } = header(KEEPALIVE_BYTES, FrameType.KEEPALIVE)
@@ -354,6 +381,7 @@ function encodeChunk(frame: ChunkFrame): Uint8Array {
 }
 
 function encodeMunro(frame: MunroFrame): Uint8Array {
+  checkU64(frame.epoch, 'munro epoch')
   checkU64(frame.start, 'munro start')
   checkU64(frame.timestamp, 'munro timestamp')
   if (!isWireSpan(frame.span)) invalid(`munro span must be a power of two in 1..1024, got ${frame.span}`)
@@ -362,22 +390,33 @@ function encodeMunro(frame: MunroFrame): Uint8Array {
   checkBytes(frame.root, HASH_BYTES, 'munro root')
   checkBytes(frame.signature, SIGNATURE_BYTES, 'munro signature')
   const { bytes, view } = header(MUNRO_BYTES, FrameType.MUNRO)
-  writeU64(view, 2, frame.start)
-  view.setUint32(10, frame.count)
-  view.setUint32(14, frame.span)
-  writeU64(view, 18, frame.timestamp)
-  bytes.set(frame.root, 26)
-  bytes.set(frame.signature, 26 + HASH_BYTES)
+  writeU64(view, 2, frame.epoch)
+  writeU64(view, 10, frame.start)
+  view.setUint32(18, frame.count)
+  view.setUint32(22, frame.span)
+  writeU64(view, 26, frame.timestamp)
+  bytes.set(frame.root, 34)
+  bytes.set(frame.signature, 34 + HASH_BYTES)
   return bytes
 }
 
-function encodeRange(frame: HaveFrame | RequestFrame): Uint8Array {
-  checkU64(frame.from, 'range from')
-  checkU64(frame.to, 'range to')
-  if (frame.from >= frame.to) invalid('range must be non-empty: from < to')
-  const { bytes, view } = header(RANGE_BYTES, frame.type)
-  writeU64(view, 2, frame.from)
-  writeU64(view, 10, frame.to)
+function encodeInit(frame: InitFrame): Uint8Array {
+  checkU64(frame.epoch, 'init epoch')
+  checkU64(frame.atIndex, 'init atIndex')
+  checkU64(frame.timestamp, 'init timestamp')
+  if (!Number.isInteger(frame.seq) || frame.seq < 0 || frame.seq > 0xffffffff) invalid('init seq must be an integer in 0..2^32-1')
+  checkBytes(frame.signature, SIGNATURE_BYTES, 'init signature')
+  if (!(frame.payload instanceof Uint8Array)) invalid('init payload must be a Uint8Array')
+  const size = INIT_PREFIX_BYTES + frame.payload.length
+  if (size > MAX_FRAME_BYTES) throw new MunroError(ErrorCode.FRAME_TOO_LARGE, `init frame would be ${size} bytes, over ${MAX_FRAME_BYTES}`)
+  const { bytes, view } = header(size, FrameType.INIT)
+  writeU64(view, 2, frame.epoch)
+  view.setUint32(10, frame.seq)
+  writeU64(view, 14, frame.atIndex)
+  writeU64(view, 22, frame.timestamp)
+  bytes.set(frame.signature, 30)
+  view.setUint32(INIT_PREFIX_BYTES - 4, frame.payload.length)
+  bytes.set(frame.payload, INIT_PREFIX_BYTES)
   return bytes
 }
 
@@ -388,12 +427,14 @@ function encodeHandshake(frame: HandshakeFrame): Uint8Array {
   const resume = frame.resume
   if (resume?.kind === 'index') {
     checkU64(resume.index, 'handshake resume index')
+    checkU64(resume.epoch, 'handshake resume epoch')
     bytes[2 + PUBLIC_KEY_BYTES] = RESUME_INDEX
-    writeU64(view, 3 + PUBLIC_KEY_BYTES, resume.index)
+    writeU64(view, 3 + PUBLIC_KEY_BYTES, resume.epoch)
+    writeU64(view, 11 + PUBLIC_KEY_BYTES, resume.index)
   } else if (resume?.kind === 'latest') {
     bytes[2 + PUBLIC_KEY_BYTES] = RESUME_LATEST
   } else {
-    invalid('handshake resume must be { kind: "index", index } or { kind: "latest" }')
+    invalid('handshake resume must be { kind: "index", index, epoch } or { kind: "latest" }')
   }
   return bytes
 }

@@ -1,8 +1,8 @@
-// Sizes and bounds of the data-channel wire format, version 1. Every bound a
+// Sizes and bounds of the data-channel wire format, version 2. Every bound a
 // decoder enforces is here, so a reviewer can check them in one place.
 
 /** The wire version this build speaks (first byte of every frame). */
-export const WIRE_VERSION = 1
+export const WIRE_VERSION = 2
 
 /**
  * Largest frame, header and proof included. 16 KiB is the message size every
@@ -22,16 +22,18 @@ export const SIGNATURE_BYTES = 64
 
 /** Frame header: u8 version, u8 type. */
 export const HEADER_BYTES = 2
-/** HANDSHAKE: header, tree key, u8 resume kind, u64 resume index. */
-export const HANDSHAKE_BYTES = HEADER_BYTES + PUBLIC_KEY_BYTES + 1 + 8
-/** MUNRO: header, u64 start, u32 count, u32 span, u64 timestamp, root, signature. */
-export const MUNRO_BYTES = HEADER_BYTES + 8 + 4 + 4 + 8 + HASH_BYTES + SIGNATURE_BYTES
+/** HANDSHAKE: header, tree key, u8 resume kind, u64 epoch, u64 resume index. */
+export const HANDSHAKE_BYTES = HEADER_BYTES + PUBLIC_KEY_BYTES + 1 + 8 + 8
+/** MUNRO: header, u64 epoch, u64 start, u32 count, u32 span, u64 timestamp, root, signature. */
+export const MUNRO_BYTES = HEADER_BYTES + 8 + 8 + 4 + 4 + 8 + HASH_BYTES + SIGNATURE_BYTES
 /** CHUNK before its proof: header, u64 index, u64 munro start, u32 span, u8 flags. */
 export const CHUNK_PREFIX_BYTES = HEADER_BYTES + 8 + 8 + 4 + 1
 /** CHUNK payload length prefix (u32). */
 export const CHUNK_LENGTH_BYTES = 4
-/** HAVE and REQUEST: header, u64 from, u64 to. */
-export const RANGE_BYTES = HEADER_BYTES + 8 + 8
+/** INIT before its payload: header, u64 epoch, u32 seq, u64 atIndex, u64 timestamp, signature, u32 payload length. */
+export const INIT_PREFIX_BYTES = HEADER_BYTES + 8 + 4 + 8 + 8 + SIGNATURE_BYTES + 4
+/** Largest init message: it travels in one INIT frame. */
+export const MAX_INIT_BYTES = MAX_FRAME_BYTES - INIT_PREFIX_BYTES
 /** KEEPALIVE: header, u64 timestamp. */
 export const KEEPALIVE_BYTES = HEADER_BYTES + 8
 

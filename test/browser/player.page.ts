@@ -32,7 +32,7 @@ const api = {
     player.on('error', (err) => events.push(`error:${err.code}`))
   },
   feed(messages: { data: Uint8Array; init?: boolean; startPoint?: boolean; gap?: boolean }[]): void {
-    for (const m of messages) viewer.emit('message', { index: 0, init: false, startPoint: false, ...m, data: new Uint8Array(m.data) })
+    for (const m of messages) viewer.emit('message', { index: 0, init: false, startPoint: false, gap: false, timestamp: Date.now(), ...m, data: new Uint8Array(m.data) })
   },
   stats(): PlayerStats & { currentTime: number; bufferedStart: number | null; events: string[] } {
     const b = video.buffered

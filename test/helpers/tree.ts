@@ -6,6 +6,9 @@ import { waitFor } from './signaling.js'
 /** Fast timings for tests on loopback; everything else is the SDK's default. */
 export const FAST = { iceServers: [] as RTCIceServer[], wrtc, statsIntervalMs: 0, keepaliveMs: 200, stallMs: 1_000, connectTimeoutMs: 5_000 }
 
+/** The SDK's defaults (k = 4, default stall and keepalive times), with only what a test on loopback needs. */
+export const DEFAULTS = { iceServers: [] as RTCIceServer[], wrtc, statsIntervalMs: 0 }
+
 export async function startSource(url: string, options: Partial<SourceOptions> = {}): Promise<MunroSource> {
   return createSource({ signal: url, ...FAST, ...options })
 }
@@ -47,3 +50,12 @@ function connectedToParent(v: MunroViewer): boolean {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Writes `messages` one every `gapMs`; returns their digests, in order. */
+export async function writePaced(source: MunroSource, messages: Uint8Array[], gapMs: number): Promise<string[]> {
+  for (const m of messages) {
+    source.write(m)
+    await sleep(gapMs)
+  }
+  return messages.map(digest)
+}

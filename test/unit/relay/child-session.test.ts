@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { ChildSession } from '../../../src/relay/child-session.js'
 import { StreamBuffer, type BufferedChunk } from '../../../src/relay/stream-buffer.js'
 import { decodeFrame, encodeFrame, FrameType } from '../../../src/wire/frames.js'
-import type { PeerLink } from '../../../src/transport/peer-link.js'
+import type { Link } from '../../../src/relay/link.js'
 
 const treeKey = new Uint8Array(32).fill(1)
 
@@ -36,7 +36,7 @@ class ScriptedLink extends EventEmitter {
 
 let clock = 0
 function chunk(index: number, startPoint = false): BufferedChunk {
-  return { index, munroStart: index, messageStart: true, messageEnd: true, startPoint, init: false, frame: new Uint8Array([0xc0, index]), receivedAt: clock }
+  return { index, munroStart: index, messageStart: true, messageEnd: true, startPoint, frame: new Uint8Array([0xc0, index]), receivedAt: clock }
 }
 function fill(buffer: StreamBuffer, from: number, to: number, startPointEvery = 0): void {
   for (let i = from; i < to; i++) {
@@ -49,14 +49,14 @@ const sentChunks = (link: ScriptedLink) => link.sent.filter((f) => f[0] === 0xc0
 function session(buffer: StreamBuffer) {
   const link = new ScriptedLink()
   const lagged: number[] = []
-  const s = new ChildSession('child', link as unknown as PeerLink, buffer, {
+  const s = new ChildSession('child', link as unknown as Link, buffer, {
     treeKey,
     keepaliveMs: 60_000,
     onClose: () => {},
     onLagged: (_s, skipped) => lagged.push(skipped)
   })
   link.open()
-  const handshake = (index: number) => link.emit('frame', encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index } }))
+  const handshake = (index: number) => link.emit('frame', encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index, epoch: 0 } }))
   return { s, link, lagged, handshake }
 }
 
@@ -70,8 +70,8 @@ describe('ChildSession', () => {
     expect(first.ok && first.frame.type).toBe(FrameType.HANDSHAKE)
     handshake(6)
     expect(sentChunks(link)).toEqual([6, 7, 8, 9])
-    const afterHave = link.sent.slice(2).map((f) => f[0])
-    expect(afterHave).toEqual([0xa0, 0xc0, 0xa0, 0xc0, 0xa0, 0xc0, 0xa0, 0xc0])
+    const afterHandshake = link.sent.slice(1).map((f) => f[0])
+    expect(afterHandshake).toEqual([0xa0, 0xc0, 0xa0, 0xc0, 0xa0, 0xc0, 0xa0, 0xc0])
   })
 
   it('stops when the channel pushes back and continues on drain, holding nothing of its own', () => {

@@ -11,7 +11,6 @@ function chunk(index: number, extra: Partial<BufferedChunk> = {}): BufferedChunk
     messageStart: true,
     messageEnd: true,
     startPoint: false,
-    init: false,
     frame: new Uint8Array(100).fill(index & 0xff),
     receivedAt: clock,
     ...extra
@@ -79,15 +78,13 @@ describe('StreamBuffer', () => {
     expect(c.latestStartPoint()).toBe(3)
   })
 
-  it('keeps the newest complete init message with its munros outside the window', () => {
-    const b = buffer(100)
-    b.addMunro({ start: 0, count: 2, timestamp: 0, frame: new Uint8Array([9]) })
-    b.add(chunk(0, { munroStart: 0, init: true, messageEnd: false }))
-    b.add(chunk(1, { munroStart: 0, init: true, messageStart: false }))
-    clock = 10_000
-    b.add(chunk(2, { munroStart: 2 }))
-    b.add(chunk(3, { munroStart: 2 }))
-    expect(b.firstIndex).toBeGreaterThan(1)
-    expect(b.initFrames().map((f) => f[0])).toEqual([9, 0, 1])
+  it('reset() empties it for a new source session, whose indices start afresh', () => {
+    const b = buffer()
+    b.reset(7)
+    b.addMunro({ start: 500, count: 1, timestamp: 0, frame: new Uint8Array([1]) })
+    b.add(chunk(500))
+    b.reset(8)
+    expect([b.epoch, b.isEmpty, b.byteSize, b.getMunro(500)]).toEqual([8, true, 0, undefined])
+    expect(b.add(chunk(0))).toBe('added')
   })
 })

@@ -3,9 +3,9 @@ import { verifySignature } from '../../../src/crypto/ed25519.js'
 import { generateKeyPair } from '../../../src/crypto/keys.js'
 import { ErrorCode } from '../../../src/errors.js'
 import { StreamSigner, type SignedMunro } from '../../../src/sign/munro-signer.js'
-import { munroSignable } from '../../../src/sign/signable.js'
+import { initSignable, munroSignable } from '../../../src/wire/signed-layouts.js'
 import { splitMessage } from '../../../src/sign/chunker.js'
-import { ChunkFlag, FrameType, decodeFrame } from '../../../src/wire/frames.js'
+import { ChunkFlag, FrameType, type InitFrame, decodeFrame } from '../../../src/wire/frames.js'
 import { MAX_FRAME_BYTES, maxChunkPayloadBytes } from '../../../src/wire/limits.js'
 
 const keys = generateKeyPair()
@@ -34,9 +34,7 @@ describe('chunker', () => {
       ChunkFlag.START_POINT,
       ChunkFlag.MESSAGE_END | ChunkFlag.START_POINT
     ])
-    expect(splitMessage(new Uint8Array(0), { init: true }, 10)).toEqual([
-      { payload: new Uint8Array(0), flags: ChunkFlag.MESSAGE_START | ChunkFlag.MESSAGE_END | ChunkFlag.INIT }
-    ])
+    expect(splitMessage(new Uint8Array(0), {}, 10)).toEqual([{ payload: new Uint8Array(0), flags: ChunkFlag.MESSAGE_START | ChunkFlag.MESSAGE_END }])
     expect(splitMessage(bytes(20), undefined, 10).length).toBe(2)
   })
 })
@@ -72,6 +70,59 @@ describe('StreamSigner', () => {
       }
     }
     expect(out[0]!.chunks[0]!.bytes.length).toBe(MAX_FRAME_BYTES)
+    signer.destroy()
+  })
+
+  it('signs at the write boundary: no timer, and what one task writes shares one munro', async () => {
+    vi.useFakeTimers()
+    const signer = new StreamSigner({ ...keys, now: () => NOW })
+    const out = collect(signer)
+    signer.write(bytes(10))
+    signer.write(bytes(10))
+    await Promise.resolve() // the end of this task, not a timer
+    await signer.settled()
+    expect(out.map((m) => [m.munro.start, m.munro.count])).toEqual([[0, 2]])
+    signer.write(bytes(10))
+    await Promise.resolve()
+    await signer.settled()
+    expect(out.map((m) => [m.munro.start, m.munro.count])).toEqual([
+      [0, 2],
+      [2, 1]
+    ])
+    expect(vi.getTimerCount()).toBe(0)
+    signer.destroy()
+  })
+
+  it('signs its session (epoch) into every munro, and init messages outside the chunk order', async () => {
+    const signer = new StreamSigner({ ...keys, epoch: 42, munroDeadlineMs: Infinity, now: () => NOW })
+    const out = collect(signer)
+    const initFrames: InitFrame[] = []
+    const order: string[] = []
+    signer.on('munro', () => order.push('munro'))
+    signer.on('init', ({ frame }) => {
+      order.push('init')
+      initFrames.push(frame)
+    })
+    signer.write(bytes(5))
+    signer.writeInit(bytes(7))
+    signer.write(bytes(5))
+    signer.writeInit(bytes(8))
+    signer.flush()
+    await signer.settled()
+    expect(order).toEqual(['munro', 'init', 'munro', 'init'])
+    const inits = await Promise.all(
+      initFrames.map(async (f) => ({ atIndex: f.atIndex, seq: f.seq, ok: await verifySignature(keys.publicKey, initSignable(keys.publicKey, f), f.signature) }))
+    )
+    expect(inits).toEqual([
+      { atIndex: 1, seq: 1, ok: true },
+      { atIndex: 2, seq: 2, ok: true }
+    ])
+    expect(out.map((m) => [m.munro.epoch, m.munro.start])).toEqual([
+      [42, 0],
+      [42, 1]
+    ])
+    expect(await verifySignature(keys.publicKey, munroSignable(keys.publicKey, { ...out[0]!.munro, epoch: 41 }), out[0]!.munro.signature)).toBe(false)
+    expect(() => signer.writeInit(new Uint8Array(20_000))).toThrow(expect.objectContaining({ code: ErrorCode.MESSAGE_TOO_LARGE }))
     signer.destroy()
   })
 
@@ -133,7 +184,8 @@ describe('StreamSigner', () => {
     expect(() => new StreamSigner({ ...keys, publicKey: generateKeyPair().publicKey })).toThrow(expect.objectContaining({ code: ErrorCode.BAD_KEY }))
     expect(() => new StreamSigner({ ...keys, munroSpan: 3 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }))
     expect(() => new StreamSigner({ ...keys, munroSpan: 2048 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }))
-    expect(() => new StreamSigner({ ...keys, munroDeadlineMs: 0 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }))
+    expect(() => new StreamSigner({ ...keys, munroDeadlineMs: -1 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }))
+    expect(() => new StreamSigner({ ...keys, epoch: -1 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }))
     const signer = new StreamSigner({ ...keys, maxMessageBytes: 10 })
     expect(() => signer.write(bytes(11))).toThrow(expect.objectContaining({ code: ErrorCode.MESSAGE_TOO_LARGE }))
     expect(() => signer.write('x' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }))

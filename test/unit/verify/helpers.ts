@@ -1,6 +1,6 @@
 // Builds signed streams for the verifier tests.
 import { generateKeyPair, type KeyPair } from '../../../src/crypto/keys.js'
-import { StreamSigner, type SignedMunro, type StreamSignerOptions } from '../../../src/sign/munro-signer.js'
+import { StreamSigner, type SignedInit, type SignedMunro, type StreamSignerOptions } from '../../../src/sign/munro-signer.js'
 import { type ChunkFrame, type MunroFrame, decodeFrame } from '../../../src/wire/frames.js'
 
 export const NOW = 1_700_000_000_000
@@ -24,20 +24,29 @@ export function messageBytes(length: number, seed: number): Uint8Array {
   return out
 }
 
-/** Signs `messages` with one signer (munros closed by span, then a final flush). */
+/**
+ * Signs `messages` with one signer (munros closed by span, then a final
+ * flush). `frames` is everything in the order the source emitted it.
+ */
 export async function signStream(
   messages: TestMessage[],
   options: Partial<StreamSignerOptions> & { keys?: KeyPair } = {}
-): Promise<{ keys: KeyPair; munros: SignedMunro[] }> {
+): Promise<{ keys: KeyPair; munros: SignedMunro[]; inits: SignedInit[]; frames: Uint8Array[] }> {
   const keys = options.keys ?? generateKeyPair()
-  const signer = new StreamSigner({ munroDeadlineMs: Infinity, now: () => NOW, ...options, ...keys })
+  const signer = new StreamSigner({ munroDeadlineMs: Infinity, now: () => NOW, epoch: 1, ...options, ...keys })
   const munros: SignedMunro[] = []
-  signer.on('munro', (m) => munros.push(m))
-  for (const m of messages) signer.write(m.bytes, { startPoint: m.startPoint, init: m.init })
+  const inits: SignedInit[] = []
+  const frames: Uint8Array[] = []
+  signer.on('munro', (m) => (munros.push(m), frames.push(...m.frames)))
+  signer.on('init', (i) => (inits.push(i), frames.push(i.bytes)))
+  for (const m of messages) {
+    if (m.init) signer.writeInit(m.bytes)
+    else signer.write(m.bytes, { startPoint: m.startPoint })
+  }
   signer.flush()
   await signer.settled()
   signer.destroy()
-  return { keys, munros }
+  return { keys, munros, inits, frames }
 }
 
 /** Decodes frame bytes, asserting success and type. */

@@ -12,7 +12,7 @@ const chunk = span.chain((s) =>
     .record({
       munroStart: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - s }),
       offset: fc.integer({ min: 0, max: s - 1 }),
-      flags: fc.integer({ min: 0, max: 15 }),
+      flags: fc.integer({ min: 0, max: 7 }),
       proof: bytes(Math.log2(s) * 32),
       // Mostly small payloads, sometimes a full frame.
       payload: fc.oneof(
@@ -34,6 +34,7 @@ const chunk = span.chain((s) =>
 const munro = span.chain((s) =>
   fc
     .record({
+      epoch: u64,
       start: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - s }),
       count: fc.integer({ min: 1, max: s }),
       timestamp: u64,
@@ -43,19 +44,26 @@ const munro = span.chain((s) =>
     .map((m): Frame => ({ type: FrameType.MUNRO, span: s, ...m }))
 )
 
-const range = fc
-  .tuple(fc.constantFrom(FrameType.HAVE, FrameType.REQUEST), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 1 }), fc.integer({ min: 1, max: 1 << 20 }))
-  .map(([type, from, len]): Frame => ({ type, from, to: Math.min(Number.MAX_SAFE_INTEGER, from + len) }))
+const init = fc
+  .record({
+    epoch: u64,
+    seq: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    atIndex: u64,
+    timestamp: u64,
+    signature: bytes(64),
+    payload: fc.uint8Array({ maxLength: 200 })
+  })
+  .map((i): Frame => ({ type: FrameType.INIT, ...i }))
 
 const handshake = fc
-  .tuple(bytes(32), fc.option(u64, { nil: undefined }))
-  .map(([treeKey, index]): Frame => ({
+  .tuple(bytes(32), fc.option(u64, { nil: undefined }), u64)
+  .map(([treeKey, index, epoch]): Frame => ({
     type: FrameType.HANDSHAKE,
     treeKey,
-    resume: index === undefined ? { kind: 'latest' } : { kind: 'index', index }
+    resume: index === undefined ? { kind: 'latest' } : { kind: 'index', index, epoch }
   }))
 
 const keepalive = u64.map((timestamp): Frame => ({ type: FrameType.KEEPALIVE, timestamp }))
 
 /** Any valid frame. */
-export const arbFrame: fc.Arbitrary<Frame> = fc.oneof(chunk, munro, range, handshake, keepalive)
+export const arbFrame: fc.Arbitrary<Frame> = fc.oneof(chunk, munro, init, handshake, keepalive)

@@ -37,10 +37,11 @@ describe('frames: golden encodings', () => {
   }
 
   it('small layouts, written out by hand', () => {
-    expect(bytesToHex(encodeFrame({ type: FrameType.HAVE, from: 1, to: 258 }))).toBe('0104' + '0000000000000001' + '0000000000000102')
-    expect(bytesToHex(encodeFrame({ type: FrameType.KEEPALIVE, timestamp: 2 ** 32 }))).toBe('0106' + '0000000100000000')
+    expect(bytesToHex(encodeFrame({ type: FrameType.KEEPALIVE, timestamp: 2 ** 32 }))).toBe('0205' + '0000000100000000')
+    const init = encodeFrame({ type: FrameType.INIT, epoch: 5, seq: 2, atIndex: 258, timestamp: 1, signature: new Uint8Array(64).fill(0xaa), payload: new Uint8Array([7]) })
+    expect(bytesToHex(init)).toBe('0204' + '0000000000000005' + '00000002' + '0000000000000102' + '0000000000000001' + 'aa'.repeat(64) + '00000001' + '07')
     const chunk = encodeFrame({ type: FrameType.CHUNK, index: 3, munroStart: 2, span: 2, flags: 1, proof: new Uint8Array(32).fill(0xee), payload: new Uint8Array([9]) })
-    expect(bytesToHex(chunk)).toBe('0103' + '0000000000000003' + '0000000000000002' + '00000002' + '01' + 'ee'.repeat(32) + '00000001' + '09')
+    expect(bytesToHex(chunk)).toBe('0203' + '0000000000000003' + '0000000000000002' + '00000002' + '01' + 'ee'.repeat(32) + '00000001' + '09')
   })
 })
 
@@ -108,13 +109,14 @@ describe('frames: rejections carry exact codes', () => {
   it('header', () => {
     expectCode(new Uint8Array(0), ErrorCode.BAD_FRAME)
     expectCode(new Uint8Array([1]), ErrorCode.BAD_FRAME)
-    expectCode(patch(sample(5), 0, 2), ErrorCode.UNSUPPORTED_VERSION)
+    expectCode(patch(sample(5), 0, 1), ErrorCode.UNSUPPORTED_VERSION) // version 1 (before epochs) is refused
+    expectCode(patch(sample(5), 1, 6), ErrorCode.UNKNOWN_FRAME_TYPE)
     expectCode(patch(sample(5), 0, 0), ErrorCode.UNSUPPORTED_VERSION)
     expectCode(patch(sample(5), 1, 0), ErrorCode.UNKNOWN_FRAME_TYPE)
     expectCode(patch(sample(5), 1, 7), ErrorCode.UNKNOWN_FRAME_TYPE)
     expectCode(new Uint8Array(MAX_FRAME_BYTES + 1).fill(1), ErrorCode.FRAME_TOO_LARGE)
     expectCode('nope' as unknown as Uint8Array, ErrorCode.BAD_FRAME)
-    expect(peekFrameHeader(patch(sample(5), 0, 9))).toEqual({ version: 9, type: FrameType.HAVE })
+    expect(peekFrameHeader(patch(sample(5), 0, 9))).toEqual({ version: 9, type: FrameType.INIT })
   })
 
   it('trailing and missing bytes, every type', () => {
@@ -132,6 +134,7 @@ describe('frames: rejections carry exact codes', () => {
     expectCode(patch(chunk, 21, 0), ErrorCode.BAD_FRAME) // span 0
     expectCode(patch(chunk, 18, 0, 0, 8, 0), ErrorCode.BAD_FRAME) // span 2048 > MAX_SPAN
     expectCode(patch(chunk, 22, 0x16), ErrorCode.BAD_FRAME) // reserved flag bit
+    expectCode(patch(chunk, 22, 0x0e), ErrorCode.BAD_FRAME) // version 1's INIT bit: reserved now
     expectCode(patch(chunk, 9, 0x04), ErrorCode.BAD_FRAME) // index 4100: past munro span
     expectCode(patch(chunk, 17, 0x03), ErrorCode.BAD_FRAME) // munro start 4099 > index
     expectCode(patch(chunk, 2, 0x00, 0x20), ErrorCode.BAD_FRAME) // index >= 2^53
@@ -142,25 +145,28 @@ describe('frames: rejections carry exact codes', () => {
   })
 
   it('munro fields', () => {
-    const munro = sample(2) // start 4096, count 3, span 4
-    expectCode(patch(munro, 13, 0), ErrorCode.BAD_FRAME) // count 0
-    expectCode(patch(munro, 13, 5), ErrorCode.BAD_FRAME) // count > span
-    expectCode(patch(munro, 17, 6), ErrorCode.BAD_FRAME) // span 6
-    expectCode(patch(munro, 2, 0x00, 0x20), ErrorCode.BAD_FRAME) // start >= 2^53
-    expectCode(patch(munro, 2, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), ErrorCode.BAD_FRAME) // range ends past 2^53-1
-    expectCode(patch(munro, 18, 0xff), ErrorCode.BAD_FRAME) // timestamp >= 2^53
+    const munro = sample(2) // epoch, start 4096, count 3, span 4
+    expectCode(patch(munro, 21, 0), ErrorCode.BAD_FRAME) // count 0
+    expectCode(patch(munro, 21, 5), ErrorCode.BAD_FRAME) // count > span
+    expectCode(patch(munro, 25, 6), ErrorCode.BAD_FRAME) // span 6
+    expectCode(patch(munro, 2, 0x00, 0x20), ErrorCode.BAD_FRAME) // epoch >= 2^53
+    expectCode(patch(munro, 10, 0x00, 0x20), ErrorCode.BAD_FRAME) // start >= 2^53
+    expectCode(patch(munro, 10, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), ErrorCode.BAD_FRAME) // range ends past 2^53-1
+    expectCode(patch(munro, 26, 0xff), ErrorCode.BAD_FRAME) // timestamp >= 2^53
   })
 
-  it('range, keepalive and handshake fields', () => {
-    const have = sample(5) // 100..164
-    expectCode(patch(have, 17, 100), ErrorCode.BAD_FRAME) // empty range
-    expectCode(patch(have, 17, 10), ErrorCode.BAD_FRAME) // reversed
-    expectCode(patch(have, 2, 0xff), ErrorCode.BAD_FRAME) // from >= 2^53
-    expectCode(patch(sample(7), 2, 0x01), ErrorCode.BAD_FRAME) // keepalive >= 2^53
+  it('init, keepalive and handshake fields', () => {
+    const init = sample(5) // payload 'init segment' (12 bytes)
+    expectCode(patch(init, 14, 0xff), ErrorCode.BAD_FRAME) // atIndex >= 2^53
+    expectCode(patch(init, 2, 0xff), ErrorCode.BAD_FRAME) // epoch >= 2^53
+    expectCode(patch(init, 97, 13), ErrorCode.BAD_FRAME) // declared 13, carries 12
+    expectCode(patch(sample(6), 2, 0x01), ErrorCode.BAD_FRAME) // keepalive >= 2^53
     const latest = sample(1)
     expectCode(patch(latest, 34, 2), ErrorCode.BAD_FRAME) // unknown resume kind
-    expectCode(patch(latest, 42, 1), ErrorCode.BAD_FRAME) // 'latest' carrying an index
-    expectCode(patch(sample(0), 35, 0xff), ErrorCode.BAD_FRAME) // resume index >= 2^53
+    expectCode(patch(latest, 42, 1), ErrorCode.BAD_FRAME) // 'latest' carrying an epoch
+    expectCode(patch(latest, 50, 1), ErrorCode.BAD_FRAME) // 'latest' carrying an index
+    expectCode(patch(sample(0), 43, 0xff), ErrorCode.BAD_FRAME) // resume index >= 2^53
+    expectCode(patch(sample(0), 35, 0xff), ErrorCode.BAD_FRAME) // resume epoch >= 2^53
   })
 
   it('encoder refuses what the decoder would refuse', () => {
@@ -169,12 +175,13 @@ describe('frames: rejections carry exact codes', () => {
       [{ type: FrameType.CHUNK, index: 0, munroStart: 0, span: 1, flags: 16, proof: new Uint8Array(0), payload: new Uint8Array(0) }, ErrorCode.INVALID_ARGUMENT],
       [{ type: FrameType.CHUNK, index: 0, munroStart: 0, span: 2, flags: 0, proof: new Uint8Array(0), payload: new Uint8Array(0) }, ErrorCode.INVALID_ARGUMENT],
       [{ type: FrameType.CHUNK, index: 0, munroStart: 0, span: 1, flags: 0, proof: new Uint8Array(0), payload: new Uint8Array(MAX_FRAME_BYTES) }, ErrorCode.FRAME_TOO_LARGE],
-      [{ type: FrameType.MUNRO, start: 0, count: 0, span: 1, timestamp: 0, root: new Uint8Array(32), signature: new Uint8Array(64) }, ErrorCode.INVALID_ARGUMENT],
-      [{ type: FrameType.MUNRO, start: 0, count: 1, span: 1, timestamp: 0, root: new Uint8Array(31), signature: new Uint8Array(64) }, ErrorCode.INVALID_ARGUMENT],
-      [{ type: FrameType.HAVE, from: 5, to: 5 }, ErrorCode.INVALID_ARGUMENT],
-      [{ type: FrameType.REQUEST, from: 0, to: 2 ** 53 }, ErrorCode.INVALID_ARGUMENT],
+      [{ type: FrameType.MUNRO, epoch: 0, start: 0, count: 0, span: 1, timestamp: 0, root: new Uint8Array(32), signature: new Uint8Array(64) }, ErrorCode.INVALID_ARGUMENT],
+      [{ type: FrameType.MUNRO, epoch: 0, start: 0, count: 1, span: 1, timestamp: 0, root: new Uint8Array(31), signature: new Uint8Array(64) }, ErrorCode.INVALID_ARGUMENT],
+      [{ type: FrameType.MUNRO, epoch: -1, start: 0, count: 1, span: 1, timestamp: 0, root: new Uint8Array(32), signature: new Uint8Array(64) }, ErrorCode.INVALID_ARGUMENT],
+      [{ type: FrameType.INIT, epoch: 0, seq: 2 ** 32, atIndex: 0, timestamp: 0, signature: new Uint8Array(64), payload: new Uint8Array(0) }, ErrorCode.INVALID_ARGUMENT],
+      [{ type: FrameType.INIT, epoch: 0, seq: 0, atIndex: 0, timestamp: 0, signature: new Uint8Array(64), payload: new Uint8Array(MAX_FRAME_BYTES) }, ErrorCode.FRAME_TOO_LARGE],
       [{ type: FrameType.KEEPALIVE, timestamp: -1 }, ErrorCode.INVALID_ARGUMENT],
-      [{ type: FrameType.HANDSHAKE, treeKey: new Uint8Array(32), resume: { kind: 'index', index: 1.5 } }, ErrorCode.INVALID_ARGUMENT],
+      [{ type: FrameType.HANDSHAKE, treeKey: new Uint8Array(32), resume: { kind: 'index', index: 1.5, epoch: 0 } }, ErrorCode.INVALID_ARGUMENT],
       [{ type: 99 } as unknown as Frame, ErrorCode.INVALID_ARGUMENT]
     ]
     for (const [frame, code] of bad) expect(() => encodeFrame(frame), JSON.stringify(frame.type)).toThrow(expect.objectContaining({ code }))

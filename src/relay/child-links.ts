@@ -1,0 +1,118 @@
+// The links to our children: each offer from a child the placement lists
+// starts a session (ChildSession) that serves it from the shared buffer, at
+// the pace ChildAdmission allows. Signals that follow a deferred offer wait
+// with it, so its connection is built whole when its turn comes.
+import type { SignalData } from '../transport/peer-link.js'
+import { ChildAdmission } from './child-admission.js'
+import { ChildSession } from './child-session.js'
+import type { Link } from './link.js'
+import type { StreamBuffer } from './stream-buffer.js'
+
+export interface ChildLinksOptions {
+  buffer: StreamBuffer
+  treeKey: Uint8Array
+  keepaliveMs: number
+  createLink: (childId: string) => Link
+  /** A session ended: its link's byte counts, for the peer's totals. */
+  onClosed: (bytesIn: number, bytesOut: number) => void
+  onLagged: () => void
+  /** An offer was dropped because a newer one from the same child overtook it. */
+  onOfferDropped: () => void
+}
+
+type Signal = SignalData | Record<string, unknown>
+/** Signals held per deferred offer (the offer and its trickled candidates). */
+const MAX_DEFERRED_SIGNALS = 32
+
+export class ChildLinks {
+  private readonly sessions = new Map<string, ChildSession>()
+  private readonly deferred = new Map<string, { signals: Signal[]; timer: ReturnType<typeof setTimeout> }>()
+  private readonly admission = new ChildAdmission()
+  private destroyed = false
+
+  constructor(private readonly options: ChildLinksOptions) {}
+
+  get all(): Iterable<ChildSession> {
+    return this.sessions.values()
+  }
+
+  /** Ids of children whose link is open. */
+  openIds(): string[] {
+    return [...this.sessions.values()].filter((s) => s.link.state === 'open').map((s) => s.peerId)
+  }
+
+  /** Signaling data from child `childId` (one the placement lists). */
+  signal(childId: string, data: Signal): void {
+    if (this.destroyed) return
+    const waiting = this.deferred.get(childId)
+    if ((data as { type?: unknown }).type === 'offer') {
+      if (waiting) {
+        // A newer offer overtakes the one waiting: only the newest can still connect.
+        clearTimeout(waiting.timer)
+        this.deferred.delete(childId)
+        this.options.onOfferDropped()
+      }
+      const delay = this.admission.offerDelay(childId, Date.now())
+      if (delay === 0) return this.accept(childId, [data])
+      const timer = setTimeout(() => {
+        const entry = this.deferred.get(childId)
+        this.deferred.delete(childId)
+        if (entry) this.accept(childId, entry.signals)
+      }, delay)
+      this.deferred.set(childId, { signals: [data], timer })
+      return
+    }
+    if (waiting) {
+      if (waiting.signals.length < MAX_DEFERRED_SIGNALS) waiting.signals.push(data)
+      return
+    }
+    this.sessions.get(childId)?.link.signal(data)
+  }
+
+  /** Ends the sessions (and waiting offers) of children the placement no longer lists. */
+  retain(childIds: readonly string[]): void {
+    for (const [id, session] of this.sessions) if (!childIds.includes(id)) session.destroy()
+    for (const [id, entry] of this.deferred) {
+      if (childIds.includes(id)) continue
+      clearTimeout(entry.timer)
+      this.deferred.delete(id)
+    }
+  }
+
+  pump(): void {
+    for (const session of this.sessions.values()) session.pump()
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    for (const entry of this.deferred.values()) clearTimeout(entry.timer)
+    this.deferred.clear()
+    for (const session of [...this.sessions.values()]) session.destroy()
+  }
+
+  private accept(childId: string, signals: Signal[]): void {
+    if (this.destroyed) return
+    this.sessions.get(childId)?.destroy()
+    this.admission.offerTaken(childId, Date.now())
+    const { buffer, treeKey, keepaliveMs } = this.options
+    const session = new ChildSession(childId, this.options.createLink(childId), buffer, {
+      treeKey,
+      keepaliveMs,
+      resumeFloor: () => this.admission.resumeFloor(childId, buffer),
+      onClose: (s) => {
+        this.options.onClosed(s.link.bytesReceived, s.link.bytesSent)
+        const next = s.nextIndex
+        if (next !== undefined) this.admission.sessionEnded(childId, { epoch: buffer.epoch, next, unconfirmedBytes: s.unconfirmedBytes })
+        if (this.sessions.get(childId) === s) this.sessions.delete(childId)
+      },
+      onLagged: () => this.options.onLagged()
+    })
+    this.sessions.set(childId, session)
+    try {
+      for (const data of signals) session.link.signal(data)
+    } catch {
+      // Malformed signal data from a child: PeerLink destroys its own link; nothing else to do.
+    }
+  }
+}

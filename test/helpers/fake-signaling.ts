@@ -1,0 +1,35 @@
+// The part of SignalingClient a TreePeer uses, scripted: the test pushes
+// placements and signals, and reads what the peer reported and sent.
+import { EventEmitter } from 'eventemitter3'
+import type { Placement, ReportReason } from '../../src/protocol/signaling.js'
+import type { SignalingClient, SignalingClientEvents } from '../../src/signaling/signaling-client.js'
+
+export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
+  readonly reports: Array<{ parentId: string; reason: ReportReason }> = []
+  readonly signalsSent: Array<{ to: string; data: Record<string, unknown> }> = []
+  hints: (() => { parentId: string | null; childIds: string[] }) | null = null
+  /** While false, requests fail as they would with the socket down. */
+  connected = true
+
+  async reportParent(_treeId: string, parentId: string, reason: ReportReason): Promise<void> {
+    if (!this.connected) throw new Error('disconnected')
+    this.reports.push({ parentId, reason })
+  }
+
+  async sendSignal(_treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
+    if (!this.connected) throw new Error('disconnected')
+    this.signalsSent.push({ to, data })
+  }
+
+  setLinkHints(_treeId: string, hints: () => { parentId: string | null; childIds: string[] }): void {
+    this.hints = hints
+  }
+
+  asClient(): SignalingClient {
+    return this as unknown as SignalingClient
+  }
+}
+
+export function placement(treeId: string, peerId: string, parent: string | null, children: string[], version: number): Placement {
+  return { treeId, peerId, parent, children, depth: parent ? 1 : 0, version } as Placement
+}

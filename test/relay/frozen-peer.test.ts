@@ -1,0 +1,77 @@
+// A frozen peer (a background tab, a stopped process) at the defaults users
+// get (k = 4, default stall and keepalive times): it is moved away from, never
+// evicted; it streams again when it wakes, missing nothing within the window;
+// and its innocent child, still recovering from the freeze, is not reported
+// by its own children (no cascade down the tree).
+import { describe, expect, it } from 'vitest'
+import { createSource, joinTree } from '../../src/index.js'
+import { useTreeFixture } from '../helpers/fixture.js'
+import { spawnViewer } from '../helpers/processes.js'
+import { recordReports } from '../helpers/reports.js'
+import { startServer, waitFor } from '../helpers/signaling.js'
+import { allConnected, DEFAULTS, digest, makeMessages, record, sleep } from '../helpers/tree.js'
+
+const f = useTreeFixture()
+const FREEZE_MS = 8_000
+
+describe('frozen peer', () => {
+  it('a viewer with 4 children paused 8 s is moved away from, not evicted, streams again, and no innocent peer is reported', async () => {
+    const { registry, reports } = recordReports()
+    const server = (f.server = await startServer({ registry }))
+    // k = 4 for every viewer (the server's default); the source takes 4 too, so that 22 viewers make 3 levels.
+    const source = (f.source = await createSource({ signal: server.url, ...DEFAULTS, k1: 4 }))
+    const treeId = source.treeId
+
+    // BFS placement: the first join (G, in its own process) sits under the source;
+    // joins 5-8 are G's four children; join 21 and 22 are children of join 5 (M).
+    const frozen = await spawnViewer(server.url, treeId, 'defaults')
+    f.cleanups.push(() => frozen.kill('SIGKILL'))
+    const viewers = f.viewers
+    for (let i = 1; i < 22; i++) viewers.push(await joinTree(treeId, { signal: server.url, ...DEFAULTS }))
+    const g = frozen.placement.peerId
+    const m = viewers[3]!
+    expect(m.placement!.parent).toBe(g)
+    expect(viewers.filter((v) => v.placement!.parent === g)).toHaveLength(4)
+    expect(viewers.filter((v) => v.placement!.parent === m.placement!.peerId)).toHaveLength(2)
+    const logs = viewers.map(record)
+    await allConnected(viewers)
+
+    // 20 messages a second for 24 s: 5 s before the freeze, 8 s frozen, 11 s after.
+    const messages = makeMessages(480)
+    let written = 0
+    const writer = (async () => {
+      for (const msg of messages) {
+        source.write(msg)
+        written++
+        await sleep(50)
+      }
+    })()
+    await sleep(5_000)
+    frozen.kill('SIGSTOP')
+    await sleep(FREEZE_MS)
+    frozen.kill('SIGCONT')
+    await writer
+    expect(written).toBe(messages.length)
+
+    const want = messages.map(digest)
+    await waitFor(() => logs.every((l) => l.length >= want.length), 30_000, 'every in-process viewer to have every message')
+    for (const log of logs) expect(log).toEqual(want)
+    // G woke, was not evicted, and has every message, in order: nothing lost within the window.
+    const ids = () => frozen.events.filter((e) => e.event === 'message').map((e) => e.id)
+    await waitFor(() => ids().length >= messages.length, 30_000, 'the woken viewer to have every message').catch((err: Error) => {
+      const got = new Set(ids())
+      const missing = messages.map((_, i) => i).filter((i) => !got.has(i))
+      const other = frozen.events.filter((e) => e.event !== 'message' && e.event !== 'messages')
+      throw new Error(`${err.message}: missing ${missing.length} (first ${missing.slice(0, 5)}), events ${JSON.stringify(other)}, reports ${JSON.stringify(reports)}`)
+    })
+    expect(ids()).toEqual(messages.map((_, i) => i))
+    expect(frozen.events.filter((e) => e.event === 'tree-ended')).toEqual([])
+
+    // Only G was reported, only as unresponsive; nobody reported M or anyone else.
+    expect(reports.length).toBeGreaterThanOrEqual(1)
+    expect(reports.filter((r) => r.accused !== g)).toEqual([])
+    expect(new Set(reports.map((r) => r.reason))).toEqual(new Set(['unresponsive']))
+    console.log(`[frozen-peer] k=4, ${FREEZE_MS} ms SIGSTOP: ${reports.length} reports (all against the frozen peer), ` +
+      `${viewers.length} in-process viewers lost 0 of ${messages.length} messages, frozen viewer lost ${messages.length - ids().length}`)
+  }, 120_000)
+})

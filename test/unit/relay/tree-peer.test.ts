@@ -1,0 +1,263 @@
+// TreePeer's policies over fake links and a scripted signaling client, under
+// fake timers: when a parent is blamed and with what reason, how a flapping,
+// withholding or frozen parent is handled, that links outlive a signaling
+// outage, and that a child cannot make us re-serve the window by reconnecting.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { OFFER_INTERVAL_MS, REWIND_ALLOWANCE_BYTES } from '../../../src/relay/child-admission.js'
+import { FLAP_LIMIT } from '../../../src/relay/parent-health.js'
+import { TALKING_GRACE } from '../../../src/relay/parent-session.js'
+import { TreePeer } from '../../../src/relay/tree-peer.js'
+import { encodeFrame, FrameType } from '../../../src/wire/frames.js'
+import { fakeLinks, type FakeLink } from '../../helpers/fake-link.js'
+import { FakeSignaling, placement } from '../../helpers/fake-signaling.js'
+
+const T = 'tree'
+const treeKey = new Uint8Array(32).fill(7)
+const STALL_MS = 2_000 // the SDK default
+const keepalive = () => encodeFrame({ type: FrameType.KEEPALIVE, timestamp: Date.now() })
+
+let sig: FakeSignaling
+let links: ReturnType<typeof fakeLinks>
+let position: number
+let peer: TreePeer
+
+function start(parent: string | null, children: string[] = []): void {
+  peer = new TreePeer({
+    signaling: sig.asClient(),
+    treeId: T,
+    treeKey,
+    windowMs: 15_000,
+    maxBufferBytes: 1 << 24,
+    keepaliveMs: 500,
+    stallMs: STALL_MS,
+    connectTimeoutMs: 10_000,
+    createLink: links,
+    position: () => position
+  })
+  peer.applyPlacement(placement(T, 'me', parent, children, 1))
+}
+const linkTo = (id: string): FakeLink => links.last(id)!
+const offer = (from: string, n = 0) => sig.emit('signal', { treeId: T, from, data: { type: 'offer', sdp: `offer-${n}` } })
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  sig = new FakeSignaling()
+  links = fakeLinks()
+  position = 0
+})
+afterEach(() => {
+  peer.destroy()
+  vi.useRealTimers()
+})
+
+describe('TreePeer: blaming a parent', () => {
+  it('reports a parent that goes silent after stallMs, as unresponsive (never invalid-data)', () => {
+    start('P')
+    linkTo('P').open()
+    vi.advanceTimersByTime(STALL_MS - 100)
+    expect(sig.reports).toEqual([])
+    vi.advanceTimersByTime(600)
+    expect(sig.reports).toEqual([{ parentId: 'P', reason: 'unresponsive' }])
+  })
+
+  it('keeps a parent that brings progress, however long', () => {
+    start('P')
+    linkTo('P').open()
+    for (let t = 0; t < 60_000; t += 500) {
+      position++
+      vi.advanceTimersByTime(500)
+    }
+    expect(sig.reports).toEqual([])
+    expect(links.made.length).toBe(1)
+  })
+
+  it('reports a parent that re-sends what we have (position unchanged) as a staller, after the grace for a talking parent', () => {
+    start('P')
+    const link = linkTo('P')
+    link.open()
+    const timer = setInterval(() => link.receive(keepalive()), 400)
+    vi.advanceTimersByTime(TALKING_GRACE * STALL_MS - 200)
+    expect(sig.reports).toEqual([]) // it may be recovering from its own parent: not yet
+    vi.advanceTimersByTime(1_000)
+    clearInterval(timer)
+    expect(sig.reports).toEqual([{ parentId: 'P', reason: 'unresponsive' }])
+  })
+
+  it('does not report a parent that recovers upstream within the grace (no cascade down the tree)', () => {
+    start('P')
+    const link = linkTo('P')
+    link.open()
+    // P's own parent froze: P still sends keepalives, and after ~2.5 s it has a new parent and streams again.
+    const timer = setInterval(() => link.receive(keepalive()), 500)
+    vi.advanceTimersByTime(2_500)
+    const progress = setInterval(() => position++, 100)
+    vi.advanceTimersByTime(20_000)
+    clearInterval(timer)
+    clearInterval(progress)
+    expect(sig.reports).toEqual([])
+  })
+
+  it('reports a parent that opens its channel and closes it before stallMs, after FLAP_LIMIT flaps (not retried forever)', () => {
+    start('P')
+    for (let flap = 1; flap <= 3 * FLAP_LIMIT; flap++) {
+      const link = linkTo('P')
+      link.open()
+      vi.advanceTimersByTime(STALL_MS / 2)
+      link.close('ERR_DATA_CHANNEL')
+      vi.advanceTimersByTime(2_000) // past the longest retry delay
+    }
+    expect(links.made.length).toBe(3 * FLAP_LIMIT + 1)
+    expect(sig.reports).toEqual(Array(3).fill({ parentId: 'P', reason: 'unresponsive' }))
+  })
+
+  it('retries a parent whose link closed after it proved itself (data for a stall time), without blame, every time', () => {
+    start('P')
+    for (let i = 0; i < 5; i++) {
+      linkTo('P').open()
+      for (let t = 0; t < STALL_MS + 500; t += 500) {
+        position++
+        vi.advanceTimersByTime(500)
+      }
+      linkTo('P').close('ERR_ICE_CONNECTION_FAILURE')
+      vi.advanceTimersByTime(250)
+    }
+    expect(links.made.length).toBe(6)
+    expect(sig.reports).toEqual([])
+  })
+
+  it('reports a parent that brings a little data and then closes before stallMs, again and again', () => {
+    start('P')
+    for (let flap = 1; flap <= FLAP_LIMIT; flap++) {
+      linkTo('P').open()
+      position++
+      vi.advanceTimersByTime(1_000)
+      linkTo('P').close('ERR_BAD_REMOTE_FRAME')
+      vi.advanceTimersByTime(2_000)
+    }
+    expect(sig.reports).toEqual([{ parentId: 'P', reason: 'unresponsive' }])
+  })
+
+  it('does not blame its parent for the time this peer itself was frozen', () => {
+    start('P')
+    const link = linkTo('P')
+    link.open()
+    vi.advanceTimersByTime(1_000)
+    // SIGSTOP / a background tab: no timer runs for 8 s, then they run late, once.
+    vi.setSystemTime(Date.now() + 8_000)
+    vi.advanceTimersByTime(500)
+    expect(sig.reports).toEqual([])
+    const progress = setInterval(() => position++, 200)
+    vi.advanceTimersByTime(10_000)
+    clearInterval(progress)
+    expect(sig.reports).toEqual([])
+    expect(link.state).toBe('open')
+  })
+
+  it('moves to the parent a new placement names, and the old parent is not blamed for it', () => {
+    start('P')
+    linkTo('P').open()
+    peer.applyPlacement(placement(T, 'me', 'Q', [], 2))
+    expect(linkTo('P').state).toBe('closed')
+    expect(linkTo('Q').state).toBe('connecting')
+    vi.advanceTimersByTime(10 * STALL_MS)
+    expect(sig.reports.filter((r) => r.parentId === 'P')).toEqual([])
+  })
+})
+
+describe('TreePeer: signaling outage', () => {
+  it('keeps every link while the socket is down, offers them as hints, and keeps those a later placement still names', () => {
+    start('P', ['C1', 'C2'])
+    linkTo('P').open()
+    offer('C1')
+    offer('C2')
+    linkTo('C1').open()
+    linkTo('C2').open()
+    expect(sig.hints!()).toEqual({ parentId: 'P', childIds: ['C1', 'C2'] })
+
+    sig.connected = false
+    sig.emit('disconnect', 'transport close')
+    for (let t = 0; t < 30_000; t += 500) {
+      position++
+      vi.advanceTimersByTime(500)
+    }
+    expect([linkTo('P'), linkTo('C1'), linkTo('C2')].map((l) => l.state)).toEqual(['open', 'open', 'open'])
+
+    // A restarted server counts versions afresh: the rejoin's placement is taken although its version is lower.
+    sig.connected = true
+    sig.emit('resumed', T, { placement: placement(T, 'me', 'P', ['C1'], 0) } as never)
+    expect(links.made.length).toBe(3)
+    expect([linkTo('P'), linkTo('C1'), linkTo('C2')].map((l) => l.state)).toEqual(['open', 'open', 'closed'])
+    expect(sig.hints!()).toEqual({ parentId: 'P', childIds: ['C1'] })
+  })
+
+  it('reports nothing while signaling is away, and carries on when a report fails', () => {
+    start('P')
+    sig.connected = false
+    linkTo('P').open()
+    vi.advanceTimersByTime(STALL_MS + 600)
+    expect(sig.reports).toEqual([])
+    expect(links.made.length).toBe(1)
+    vi.advanceTimersByTime(300) // the retry goes on regardless
+    expect(links.made.length).toBe(2)
+  })
+})
+
+describe('TreePeer: a child that reconnects in a loop', () => {
+  it('takes one offer per child per OFFER_INTERVAL_MS; a waiting offer overtaken by a newer one is dropped and counted', () => {
+    start(null, ['C'])
+    offer('C', 0)
+    expect(links.made.length).toBe(1)
+    for (let n = 1; n <= 5; n++) {
+      vi.advanceTimersByTime(50)
+      offer('C', n)
+      sig.emit('signal', { treeId: T, from: 'C', data: { candidate: { candidate: `c${n}` } } })
+    }
+    expect(links.made.length).toBe(1)
+    vi.advanceTimersByTime(OFFER_INTERVAL_MS)
+    expect(links.made.length).toBe(2)
+    expect(peer.counters.droppedOffers).toBe(4)
+    // The newest offer and the candidates that followed it reach the new link, in order.
+    expect(linkTo('C').signals).toEqual([{ type: 'offer', sdp: 'offer-5' }, { candidate: { candidate: 'c5' } }])
+    expect(links.made[0]!.state).toBe('closed')
+  })
+
+  it('resumes a reconnecting child from what it was already served, not from where it asks', () => {
+    start(null, ['C'])
+    peer.buffer.reset(0)
+    // Chunks of 64 KiB (a size the test picks so few chunks fill the rewind allowance).
+    const size = 64 * 1024
+    const rewound = REWIND_ALLOWANCE_BYTES / size
+    for (let i = 0; i < 100; i++) {
+      peer.buffer.addMunro({ epoch: 0, start: i, count: 1, timestamp: Date.now(), frame: new Uint8Array([0xa0, i]) } as never)
+      peer.buffer.add({ index: i, munroStart: i, messageStart: true, messageEnd: true, startPoint: i % 10 === 0, init: false, frame: new Uint8Array(size).fill(i), receivedAt: Date.now() } as never)
+    }
+    const chunksSent = (link: FakeLink) => link.sent.filter((f) => f.length === size).map((f) => f[0])
+    const handshake = (index: number) => encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index, epoch: 0 } })
+
+    offer('C', 0)
+    const first = linkTo('C')
+    first.open()
+    first.receive(handshake(0))
+    expect(chunksSent(first)).toHaveLength(100)
+    // It drops the link with 3 chunks still in our send buffer, and asks for everything again.
+    first.bufferedAmount = 3 * size
+    vi.advanceTimersByTime(300) // a keepalive tick samples the buffer
+    first.close()
+    vi.advanceTimersByTime(OFFER_INTERVAL_MS)
+    offer('C', 1)
+    const second = linkTo('C')
+    second.open()
+    second.receive(handshake(0))
+    // It gets what was in flight plus the rewind allowance (what it may have received but not verified), no more.
+    const expected = Array.from({ length: 3 + rewound }, (_, k) => 100 - 3 - rewound + k)
+    expect(chunksSent(second)).toEqual(expected)
+    // Claiming another source session does not reopen the window either.
+    second.close()
+    vi.advanceTimersByTime(OFFER_INTERVAL_MS)
+    offer('C', 2)
+    const third = linkTo('C')
+    third.open()
+    third.receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 0, epoch: 5 } }))
+    expect(chunksSent(third).length).toBeLessThanOrEqual(rewound)
+  })
+})
