@@ -5,8 +5,10 @@ import { EventEmitter } from 'eventemitter3'
 import { io as connectSocket, type Socket } from 'socket.io-client'
 import * as v from 'valibot'
 import {
+  HelloSchema,
   PlacementSchema,
   RelayedSignalSchema,
+  SIGNALING_LIMITS,
   SIGNALING_PROTOCOL_VERSION,
   SignalingErrorCode,
   TreeEndedSchema,
@@ -14,6 +16,7 @@ import {
   type Ack,
   type ClientToServerEvents,
   type JoinResult,
+  type LinkHints,
   type Placement,
   type RelayedSignal,
   type ReportReason,
@@ -38,7 +41,15 @@ export interface SignalingClientOptions {
   reconnectionDelayMaxMs?: number
   /** How long to wait for the server to answer a request. */
   requestTimeoutMs?: number
+  /**
+   * After the server restarted, how long a viewer keeps retrying a tree the
+   * source has not re-created yet before it gives up with tree-ended. Default 30 s.
+   */
+  rejoinRetryMs?: number
 }
+
+/** What this peer holds on the data plane for one tree: sent with a rejoin so a restarted server can rebuild the edges. */
+export type LinkHintsProvider = () => { parentId: string | null; childIds: string[] }
 
 export interface SignalingClientEvents {
   placement: (placement: Placement) => void
@@ -46,6 +57,10 @@ export interface SignalingClientEvents {
   'tree-ended': (ended: TreeEnded) => void
   /** After a reconnect, every tree this client was in has been rejoined (placement may differ). */
   resumed: (treeId: string, result: JoinResult) => void
+  /** The connection dropped while this client is in trees; the data plane may keep flowing meanwhile. */
+  'signaling-lost': () => void
+  /** Reconnected, and every tree still held has been rejoined (or has ended with tree-ended). */
+  'signaling-restored': () => void
   connect: () => void
   disconnect: (reason: string) => void
   error: (err: SignalingClientError) => void
@@ -83,13 +98,19 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly joining = new Set<string>()
   /** The newest placement per tree (by version): a push may overtake the ack it follows. */
   private readonly latest = new Map<string, Placement>()
+  private readonly hints = new Map<string, LinkHintsProvider>()
   private readonly requestTimeoutMs: number
+  private readonly rejoinRetryMs: number
+  /** The server instance this client last talked to (from server:hello). */
+  private instance: string | undefined
   private wasConnected = false
+  private lost = false
   private destroyed = false
 
   constructor(urlOrSocket: string | SignalingSocket, options: SignalingClientOptions = {}) {
     super()
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    this.rejoinRetryMs = options.rejoinRetryMs ?? 30_000
     if (typeof urlOrSocket === 'string') {
       this.socket = connectSocket(urlOrSocket, {
         transports: ['websocket'],
@@ -103,6 +124,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       this.ownsSocket = false
     }
     this.socket.on('connect', this.onConnect)
+    this.socket.on('server:hello', this.onHello)
     this.socket.on('disconnect', this.onDisconnect)
     this.socket.on('placement', this.onPlacement)
     this.socket.on('signal', this.onSignal)
@@ -133,9 +155,18 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     return this.latest.get(treeId)
   }
 
+  /**
+   * Tells the client how to ask the data plane which links it holds in a tree.
+   * On a rejoin the answer goes to the server, which (after a restart) rebuilds
+   * the edges that both ends claim. TreePeer calls this; null removes it.
+   */
+  setLinkHints(treeId: string, provider: LinkHintsProvider | null): void {
+    if (provider) this.hints.set(treeId, provider)
+    else this.hints.delete(treeId)
+  }
+
   async leaveTree(treeId: string): Promise<void> {
-    this.memberships.delete(treeId)
-    this.latest.delete(treeId)
+    this.forget(treeId)
     await this.request('tree:leave', { treeId }, treeId)
   }
 
@@ -151,12 +182,14 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     if (this.destroyed) return
     this.destroyed = true
     this.socket.off('connect', this.onConnect)
+    this.socket.off('server:hello', this.onHello)
     this.socket.off('disconnect', this.onDisconnect)
     this.socket.off('placement', this.onPlacement)
     this.socket.off('signal', this.onSignal)
     this.socket.off('tree:ended', this.onTreeEnded)
     this.memberships.clear()
     this.latest.clear()
+    this.hints.clear()
     if (this.ownsSocket) this.socket.disconnect()
     this.removeAllListeners()
   }
@@ -182,10 +215,17 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     return true
   }
 
-  private async proveAndCreate(treeId: string, key: SourceKey, fanout: { k?: number; k1?: number }): Promise<JoinResult> {
+  private async proveAndCreate(
+    treeId: string,
+    key: SourceKey,
+    fanout: { k?: number; k1?: number },
+    resume?: ResumeTicket,
+    link?: LinkHints
+  ): Promise<JoinResult> {
     const { challenge } = await this.request('tree:challenge', {}, treeId)
     const signature = base64urlEncode(await signMessage(key.secretKey, sourceProofMessage(treeId, challenge)))
-    return this.request('tree:create', { version: SIGNALING_PROTOCOL_VERSION, treeId, challenge, signature, ...fanout }, treeId)
+    const extra = { ...(fanout.k !== undefined && { k: fanout.k }), ...(fanout.k1 !== undefined && { k1: fanout.k1 }), ...(resume && { resume }), ...(link && { link }) }
+    return this.request('tree:create', { version: SIGNALING_PROTOCOL_VERSION, treeId, challenge, signature, ...extra }, treeId)
   }
 
   private request<E extends keyof ClientToServerEvents>(
@@ -215,44 +255,91 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private readonly onConnect = (): void => {
     this.emit('connect')
+  }
+
+  /** The server says who it is on every connection: the moment to rejoin, knowing whether it restarted. */
+  private readonly onHello = (payload: unknown): void => {
+    const parsed = v.safeParse(HelloSchema, payload)
+    if (!parsed.success) return
+    const restarted = this.instance !== undefined && this.instance !== parsed.output.instance
+    this.instance = parsed.output.instance
     if (!this.wasConnected) {
       this.wasConnected = true
       return
     }
-    for (const [treeId, membership] of this.memberships) void this.rejoin(treeId, membership)
+    const rejoins = [...this.memberships].map(([treeId, membership]) => this.rejoin(treeId, membership, restarted))
+    void Promise.all(rejoins).then(() => {
+      if (this.destroyed || !this.lost || !this.socket.connected) return
+      this.lost = false
+      this.emit('signaling-restored')
+    })
   }
 
-  private async rejoin(treeId: string, membership: Membership): Promise<void> {
+  private async rejoin(treeId: string, membership: Membership, restarted: boolean): Promise<void> {
     // The server may have restarted and counts placement versions afresh.
     this.latest.delete(treeId)
-    try {
-      const result = await this.joined(treeId, () =>
-        membership.role === 'source' && membership.key
-          ? this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 })
-          : this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume }, treeId).catch((err: SignalingClientError) => {
-              // The ticket expired: join afresh rather than give up.
-              if (err.code !== SignalingErrorCode.BAD_RESUME) throw err
-              return this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
-            })
-      )
-      if (this.destroyed || !this.memberships.has(treeId)) return
-      membership.resume = result.resume
-      this.emit('resumed', treeId, result)
-    } catch (err) {
-      if (this.destroyed) return
-      const e = err as SignalingClientError
-      if (e.code === SignalingErrorCode.TREE_NOT_FOUND && this.memberships.delete(treeId)) {
-        // The tree ended while we were away.
-        this.latest.delete(treeId)
-        this.emit('tree-ended', { treeId, reason: 'source-gone' })
+    const link = this.linkHints(treeId)
+    const give = Date.now() + this.rejoinRetryMs
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        const result = await this.joined(treeId, () =>
+          membership.role === 'source' && membership.key
+            ? this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 }, membership.resume, link)
+            : this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume, ...(link && { link }) }, treeId).catch(
+                (err: SignalingClientError) => {
+                  // The ticket expired or the server cannot vouch for it: join afresh rather than give up.
+                  if (err.code !== SignalingErrorCode.BAD_RESUME) throw err
+                  return this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
+                }
+              )
+        )
+        if (this.destroyed || !this.memberships.has(treeId)) return
+        membership.resume = result.resume
+        this.emit('resumed', treeId, result)
+        return
+      } catch (err) {
+        if (this.destroyed || !this.memberships.has(treeId) || !this.socket.connected) return
+        const e = err as SignalingClientError
+        // After a restart the source may simply not be back yet: keep trying for a while (the data plane still flows).
+        if (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted && Date.now() + delay < give) {
+          await new Promise((r) => setTimeout(r, delay))
+          continue
+        }
+        if (e.code === SignalingErrorCode.TREE_NOT_FOUND) {
+          // The tree ended while we were away.
+          this.forget(treeId)
+          this.emit('tree-ended', { treeId, reason: 'source-gone' })
+          return
+        }
+        this.emit('error', new SignalingClientError(e.code ?? SignalingErrorCode.INTERNAL, `could not rejoin tree: ${e.message}`, treeId))
         return
       }
-      this.emit('error', new SignalingClientError(e.code ?? SignalingErrorCode.INTERNAL, `could not rejoin tree: ${e.message}`, treeId))
     }
+  }
+
+  /** What the data plane holds, in the wire shape; nothing if no provider is set or it throws. */
+  private linkHints(treeId: string): LinkHints | undefined {
+    const provider = this.hints.get(treeId)
+    if (!provider) return undefined
+    try {
+      const { parentId, childIds } = provider()
+      return { parent: parentId, children: childIds.slice(0, SIGNALING_LIMITS.maxFanout) }
+    } catch {
+      return undefined
+    }
+  }
+
+  private forget(treeId: string): boolean {
+    this.latest.delete(treeId)
+    this.hints.delete(treeId)
+    return this.memberships.delete(treeId)
   }
 
   private readonly onDisconnect = (reason: string): void => {
     this.emit('disconnect', reason)
+    if (this.destroyed || this.lost || this.memberships.size === 0) return
+    this.lost = true
+    this.emit('signaling-lost')
   }
 
   private readonly onPlacement = (payload: unknown): void => {
@@ -270,8 +357,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private readonly onTreeEnded = (payload: unknown): void => {
     const parsed = v.safeParse(TreeEndedSchema, payload)
-    if (!parsed.success || !this.memberships.delete(parsed.output.treeId)) return
-    this.latest.delete(parsed.output.treeId)
+    if (!parsed.success || !this.forget(parsed.output.treeId)) return
     this.emit('tree-ended', parsed.output)
   }
 }
