@@ -2,6 +2,7 @@
 // source), so a test can kill and restart it, or load it without the load
 // generator sharing its event loop.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
 
 export interface ServerProcess {
   child: ChildProcess
@@ -22,18 +23,12 @@ export function startServerProcess(args: string[], env: Record<string, string> =
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('munro-signal did not start within 20 s')), 20_000)
-    let text = ''
-    child.stdout!.setEncoding('utf8').on('data', (data: string) => {
-      text += data
-      const lines = text.split('\n')
-      text = lines.pop()!
-      for (const line of lines) {
-        const port = (JSON.parse(line) as { port?: number }).port
-        if (port) {
-          clearTimeout(timer)
-          resolve({ child, port, url: `http://127.0.0.1:${port}`, exited })
-        }
-      }
+    // The JSON log line that announces the port.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const port = (JSON.parse(line) as { port?: number }).port
+      if (!port) return
+      clearTimeout(timer)
+      resolve({ child, port, url: `http://127.0.0.1:${port}`, exited })
     })
     child.once('exit', (code) => reject(new Error(`munro-signal exited with ${code}`)))
   })
