@@ -17,6 +17,7 @@ import {
 import { ConnectionGuard } from './connection-guard.js'
 import { toErrorBody } from './errors.js'
 import type { SignalingLimits } from './limits.js'
+import type { LoadShedder } from './load-shedder.js'
 import type { ServerMetrics } from './metrics.js'
 import { PacketRefused } from './packet-guard.js'
 import { parsePayload } from './parse.js'
@@ -40,6 +41,7 @@ export class SignalingHandlers {
     private readonly io: IoServer,
     private readonly trees: TreeService,
     private readonly limits: SignalingLimits,
+    private readonly shedder: LoadShedder,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger
   ) {
@@ -69,6 +71,8 @@ export class SignalingHandlers {
     socket.use((packet, next) => {
       if (!guard.admit()) return
       if (!Object.hasOwn(this.handlers, packet[0])) return guard.strike(SignalingErrorCode.UNKNOWN_EVENT)
+      // Under overload a signal is refused before it costs a validation or a registry query.
+      if (packet[0] === 'signal' && !this.shedder.admitSignal()) return this.shed(packet[packet.length - 1])
       next()
     })
     for (const event of Object.keys(this.handlers) as (keyof ClientToServerEvents)[]) {
@@ -85,6 +89,11 @@ export class SignalingHandlers {
       this.metrics.connections.dec()
       if (!this.destroyed) this.trees.disconnected(conn)
     })
+  }
+
+  private shed(ack: unknown): void {
+    this.metrics.shed.inc()
+    if (typeof ack === 'function') ack({ ok: false, error: { code: SignalingErrorCode.OVERLOADED, message: 'the server is shedding signals; retry shortly' } })
   }
 
   /** Validates one event's arguments (exactly a payload and an ack), runs it, acks once. */

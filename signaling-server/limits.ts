@@ -55,7 +55,7 @@ export const DEFAULT_LIMITS: SignalingLimits = {
   maxQueuedBytes: 512 * 1024,
   abuseBurst: 50,
   signalsPerSecond: 10_000,
-  maxLagMs: 200,
+  maxLagMs: 100,
   evictAfterReports: 3,
   reportTenureMs: 5_000,
   reportWindowMs: 60_000

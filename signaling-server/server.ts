@@ -92,13 +92,12 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     sessions: options.sessions ?? new MemorySessionStore(options.secret ?? randomBytes(32), limits.resumeTtlMs, limits.maxResumeTickets),
     auth: options.sourceAuth ?? new MemorySourceAuth(limits.challengeTtlMs, limits.maxPendingChallenges),
     policy: options.reportPolicy ?? new MemoryReportPolicy(limits),
-    shedder,
     timers,
     limits,
     metrics,
     log
   })
-  const handlers = new SignalingHandlers(io, trees, limits, metrics, log)
+  const handlers = new SignalingHandlers(io, trees, limits, shedder, metrics, log)
   const handleHttp = createHttpRoutes({
     metrics,
     staticDir: options.staticDir,

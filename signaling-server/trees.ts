@@ -22,7 +22,6 @@ import {
 import { base64urlEncode } from '../src/crypto/bytes.js'
 import { SignalingError } from './errors.js'
 import type { SignalingLimits } from './limits.js'
-import type { LoadShedder } from './load-shedder.js'
 import type { ServerMetrics } from './metrics.js'
 import type { ReportPolicy } from './report-policy.js'
 import { KeyedSerialQueue } from './serial.js'
@@ -68,7 +67,6 @@ export interface TreeServiceDeps {
   sessions: SessionStore
   auth: SourceAuth
   policy: ReportPolicy
-  shedder: LoadShedder
   timers: GraceTimers
   limits: SignalingLimits
   metrics: ServerMetrics
@@ -269,10 +267,6 @@ export class TreeService {
 
   async relaySignal(conn: Connection, req: SendSignalRequest): Promise<object> {
     const from = this.memberOf(conn, req.treeId)
-    if (!this.d.shedder.admitSignal()) {
-      this.d.metrics.shed.inc()
-      throw new SignalingError(SignalingErrorCode.OVERLOADED, 'the server is shedding signals; retry shortly')
-    }
     return this.serial.run(req.treeId, async () => {
       const view = await this.d.registry.query(req.treeId, from)
       if (!view || (view.parent !== req.to && !view.children.includes(req.to))) {
