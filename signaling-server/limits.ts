@@ -12,6 +12,8 @@ export interface SignalingLimits {
   detachGraceMs: number
   /** How long a departed peer's resume ticket stays valid; also how long after a tree is (re)created tickets from before a restart are honoured. */
   resumeTtlMs: number
+  /** After a restart, how long a returning peer whose claimed parent is not back yet is asked to retry rather than placed elsewhere. */
+  rebuildWindowMs: number
   maxResumeTickets: number
   challengeTtlMs: number
   maxPendingChallenges: number
@@ -45,6 +47,7 @@ export const DEFAULT_LIMITS: SignalingLimits = {
   sourceGraceMs: 10_000,
   detachGraceMs: 3_000,
   resumeTtlMs: 30_000,
+  rebuildWindowMs: 10_000,
   maxResumeTickets: 100_000,
   challengeTtlMs: 30_000,
   maxPendingChallenges: 4,

@@ -60,6 +60,8 @@ interface SourceState {
    * a server restart (the first resumeTtlMs after it was created here); null after.
    */
   claims: Map<string, LinkHints> | null
+  /** Until then (ms), a returning peer whose claimed parent is not back is asked to retry. */
+  rebuildUntil: number
 }
 
 export interface TreeServiceDeps {
@@ -115,7 +117,7 @@ export class TreeService {
       await this.d.registry.createTree(treeId, peerId, { k, k1 })
       const claims = new Map<string, LinkHints>()
       if (restarted && req.link) claims.set(peerId, req.link)
-      this.sources.set(treeId, { peerId, k, k1, claims })
+      this.sources.set(treeId, { peerId, k, k1, claims, rebuildUntil: restarted ? Date.now() + this.d.limits.rebuildWindowMs : 0 })
       this.d.timers.start(`recovery:${treeId}`, this.d.limits.resumeTtlMs, () => {
         const source = this.sources.get(treeId)
         if (source) source.claims = null
@@ -188,7 +190,7 @@ export class TreeService {
     let preferredParent: string | undefined
     const restarted = check === 'unknown' && source.claims !== null
     if (check === 'current') preferredParent = (await this.d.sessions.lastParent(treeId, peerId)) ?? undefined
-    else if (restarted) preferredParent = this.confirmedParent(source, peerId, req.link)
+    else if (restarted) preferredParent = this.confirmedParent(source, treeId, peerId, req.link)
     else throw new SignalingError(SignalingErrorCode.BAD_RESUME, 'resume ticket unknown, expired, replayed or not for this tree')
 
     const changes = await this.d.registry.place(treeId, peerId, preferredParent)
@@ -199,13 +201,22 @@ export class TreeService {
     return this.joinResult(treeId, peerId, source)
   }
 
-  /** Records what a peer claims to hold; its parent counts only if that parent, already back, claims it too. */
-  private confirmedParent(source: SourceState, peerId: string, link: LinkHints | undefined): string | undefined {
+  /**
+   * Records what a peer claims to hold; its parent counts only if that parent,
+   * back already, claims it too. A parent not back yet is waited for (the peer
+   * retries) during the rebuild window: placing the child elsewhere first could
+   * take the very slot its parent needs.
+   */
+  private confirmedParent(source: SourceState, treeId: string, peerId: string, link: LinkHints | undefined): string | undefined {
     if (!link || !source.claims) return undefined
     source.claims.set(peerId, link)
     const parent = link.parent
-    if (parent === null || !source.claims.get(parent)?.children.includes(peerId)) return undefined
-    return parent
+    if (parent === null) return undefined
+    if (!this.bindings.has(keyOf(treeId, parent))) {
+      if (Date.now() < source.rebuildUntil) throw new SignalingError(SignalingErrorCode.PARENT_PENDING, 'the parent you claim is not back yet; retry shortly')
+      return undefined
+    }
+    return source.claims.get(parent)?.children.includes(peerId) ? parent : undefined
   }
 
   /** Children that came back first and claim this peer as their parent move under it (fan-out and acyclicity checked by the registry). */

@@ -46,6 +46,8 @@ export const SignalingErrorCode = {
   SOURCE_ABSENT: 'ERR_SOURCE_ABSENT',
   /** That neighbour is disconnected for a moment (its resume grace runs). */
   PEER_ABSENT: 'ERR_PEER_ABSENT',
+  /** After a server restart: the parent this peer claims is not back yet; retry shortly (the tree is being rebuilt). */
+  PARENT_PENDING: 'ERR_PARENT_PENDING',
   /** Every peer with a free slot is disconnected for a moment; retry shortly. */
   NO_SLOT: 'ERR_NO_SLOT',
   /** The server is shedding signals to stay responsive; retry shortly. */

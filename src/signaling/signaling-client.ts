@@ -276,9 +276,9 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   }
 
   private async rejoin(treeId: string, membership: Membership, restarted: boolean): Promise<void> {
+    const link = this.linkHints(treeId)
     // The server may have restarted and counts placement versions afresh.
     this.latest.delete(treeId)
-    const link = this.linkHints(treeId)
     const give = Date.now() + this.rejoinRetryMs
     for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
       try {
@@ -300,8 +300,9 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       } catch (err) {
         if (this.destroyed || !this.memberships.has(treeId) || !this.socket.connected) return
         const e = err as SignalingClientError
-        // After a restart the source may simply not be back yet: keep trying for a while (the data plane still flows).
-        if (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted && Date.now() + delay < give) {
+        // After a restart the source (or this peer's parent) may simply not be back yet: keep trying for a while (the data plane still flows).
+        const pending = (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted) || e.code === SignalingErrorCode.PARENT_PENDING
+        if (pending && Date.now() + delay < give) {
           await new Promise((r) => setTimeout(r, delay))
           continue
         }
