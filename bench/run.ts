@@ -28,6 +28,7 @@ const sections: Record<string, () => Promise<string>> = {
   },
   'raw-relay': async () => formatRawRelayBench(await runRawRelayBench()),
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
+  signaling: async () => (await import('./signaling.js')).runSignalingBench(),
   tree: async () => formatTreeBench(await runTreeBench())
 }
 

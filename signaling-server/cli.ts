@@ -35,6 +35,7 @@ export function buildCli(): Command {
     .addOption(new Option('--secret <text>', 'key for resume tickets (16+ characters); the same secret after a restart lets peers keep their ids and the tree be rebuilt from their links (default: random per process)').env('MUNRO_SECRET').argParser(secret))
     .addOption(new Option('--rate <n>', 'messages per second allowed per connection').env('MUNRO_RATE').default(DEFAULT_LIMITS.messagesPerSecond).argParser(positiveInt))
     .addOption(new Option('--max-signals <n>', 'signals relayed per second by the whole server; beyond it signals are refused (ERR_OVERLOADED) so pings and joins stay responsive').env('MUNRO_MAX_SIGNALS').default(DEFAULT_LIMITS.signalsPerSecond).argParser(positiveInt))
+    .addOption(new Option('--max-lag <ms>', 'event-loop lag beyond which every signal is refused until the server catches up').env('MUNRO_MAX_LAG_MS').default(DEFAULT_LIMITS.maxLagMs).argParser(positiveInt))
     .addOption(new Option('--max-queued-bytes <n>', 'bytes queued towards one connection before it is dropped as a client that does not read').env('MUNRO_MAX_QUEUED_BYTES').default(DEFAULT_LIMITS.maxQueuedBytes).argParser(positiveInt))
     .addOption(new Option('--evict-after <n>', 'distinct addresses whose invalid-data reports evict a relay').env('MUNRO_EVICT_AFTER').default(DEFAULT_LIMITS.evictAfterReports).argParser(positiveInt))
     .addOption(new Option('--report-tenure <ms>', 'how long a peer must have been in the tree before its invalid-data report counts').env('MUNRO_REPORT_TENURE_MS').default(DEFAULT_LIMITS.reportTenureMs).argParser(positiveInt))
@@ -76,6 +77,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     detachGrace: number
     secret?: string
     maxSignals: number
+    maxLag: number
     maxQueuedBytes: number
     evictAfter: number
     reportTenure: number
@@ -97,6 +99,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       messagesPerSecond: opts.rate,
       detachGraceMs: opts.detachGrace,
       signalsPerSecond: opts.maxSignals,
+      maxLagMs: opts.maxLag,
       maxQueuedBytes: opts.maxQueuedBytes,
       evictAfterReports: opts.evictAfter,
       reportTenureMs: opts.reportTenure,
