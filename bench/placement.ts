@@ -111,7 +111,7 @@ function reports(tree: PeerTree, ids: string[], count: number): { nsPerReport: n
     const parent = tree.query(id)?.parent
     if (!parent) continue
     const start = process.hrtime.bigint()
-    const outcome = tree.report(id, parent, 'unresponsive')
+    const outcome = tree.report(id, parent)
     ns += Number(process.hrtime.bigint() - start)
     moved += outcome.changed.length
     done++

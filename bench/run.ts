@@ -31,6 +31,7 @@ const sections: Record<string, () => Promise<string>> = {
   },
   'raw-relay': async () => formatRawRelayBench(await runRawRelayBench()),
   'sdk-relay': async () => formatSdkRelayBench(await runSdkRelayBench()),
+  signaling: async () => (await import('./signaling.js')).runSignalingBench(),
   tree: async () => formatTreeBench(await runTreeBench()),
   'package-size': async () => formatPackageSizeBench(await runPackageSizeBench()),
   video: async () => formatVideoBench(await runVideoBench()),

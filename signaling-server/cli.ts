@@ -1,4 +1,5 @@
 // `munro-signal`: run the signaling server from the command line.
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { pino } from 'pino'
@@ -22,6 +23,11 @@ export interface PackageInfo {
   demoDir: string
 }
 
+const secret = (value: string): string => {
+  if (value.length < 16) throw new InvalidArgumentError('expected at least 16 characters')
+  return value
+}
+
 export function buildCli(info?: PackageInfo): Command {
   const program = new Command('munro-signal')
   if (info) program.version(info.version, '-V, --version', 'print the version and exit')
@@ -35,7 +41,14 @@ export function buildCli(info?: PackageInfo): Command {
     .addOption(new Option('--max-k1 <n>', 'largest k1 a tree may ask for').env('MUNRO_MAX_K1').default(DEFAULT_LIMITS.maxK1).argParser(positiveInt))
     .addOption(new Option('--cors <origins>', "allowed browser origins, comma-separated, or '*'").env('MUNRO_CORS').default('*'))
     .addOption(new Option('--source-grace <ms>', 'how long a disconnected source may take to come back before its tree ends').env('MUNRO_SOURCE_GRACE_MS').default(DEFAULT_LIMITS.sourceGraceMs).argParser(positiveInt))
+    .addOption(new Option('--detach-grace <ms>', 'how long a disconnected viewer keeps its place and children before it is detached').env('MUNRO_DETACH_GRACE_MS').default(DEFAULT_LIMITS.detachGraceMs).argParser(positiveInt))
+    .addOption(new Option('--secret <text>', 'key for resume tickets (16+ characters); the same secret after a restart lets peers keep their ids and the tree be rebuilt from their links (default: random per process)').env('MUNRO_SECRET').argParser(secret))
     .addOption(new Option('--rate <n>', 'messages per second allowed per connection').env('MUNRO_RATE').default(DEFAULT_LIMITS.messagesPerSecond).argParser(positiveInt))
+    .addOption(new Option('--max-signals <n>', 'signals relayed per second by the whole server; beyond it signals are refused (ERR_OVERLOADED) so pings and joins stay responsive').env('MUNRO_MAX_SIGNALS').default(DEFAULT_LIMITS.signalsPerSecond).argParser(positiveInt))
+    .addOption(new Option('--max-lag <ms>', 'event-loop lag beyond which every signal is refused until the server catches up').env('MUNRO_MAX_LAG_MS').default(DEFAULT_LIMITS.maxLagMs).argParser(positiveInt))
+    .addOption(new Option('--max-queued-bytes <n>', 'bytes queued towards one connection before it is dropped as a client that does not read').env('MUNRO_MAX_QUEUED_BYTES').default(DEFAULT_LIMITS.maxQueuedBytes).argParser(positiveInt))
+    .addOption(new Option('--evict-after <n>', 'distinct addresses whose invalid-data reports evict a relay').env('MUNRO_EVICT_AFTER').default(DEFAULT_LIMITS.evictAfterReports).argParser(positiveInt))
+    .addOption(new Option('--report-tenure <ms>', 'how long a peer must have been in the tree before its invalid-data report counts').env('MUNRO_REPORT_TENURE_MS').default(DEFAULT_LIMITS.reportTenureMs).argParser(positiveInt))
     .addOption(new Option('--max-trees-per-connection <n>', 'trees one connection may be in').env('MUNRO_MAX_TREES_PER_CONNECTION').default(DEFAULT_LIMITS.maxTreesPerConnection).argParser(positiveInt))
     .addOption(new Option('--static <dir>', 'serve this folder over HTTP at / (default: the demo page built into munro-signal)').env('MUNRO_STATIC'))
     .addOption(new Option('--no-static', 'serve no files: GET / then answers a short page naming the endpoints'))
@@ -47,11 +60,15 @@ HTTP endpoints:
   GET /healthz   JSON status: {"status":"ok","trees":N,"peers":N}
   GET /metrics   Prometheus text format (munro_peers, munro_trees, munro_joins_total,
                  munro_departures_total, munro_reparents_total, munro_reports_total,
-                 munro_rejected_messages_total{code}, ...)
+                 munro_rejected_messages_total{code}, munro_connections_dropped_total{code},
+                 munro_evictions_total, munro_signals_shed_total, ...)
   GET /trees/<id>  JSON shape of one tree, breadth-first (at most 2000 nodes)
 
 Every option can also be set by the environment variable shown beside it.
-Logs are JSON lines on stdout (pino).`
+Logs are JSON lines on stdout (pino).
+
+Each connection holds one file descriptor: raise the limit before serving many
+peers, e.g. \`ulimit -n 65536\` in the shell or LimitNOFILE=65536 in a systemd unit.`
     )
 }
 
@@ -68,6 +85,13 @@ export async function main(argv: string[] = process.argv, info?: PackageInfo): P
     cors: string
     sourceGrace: number
     rate: number
+    detachGrace: number
+    secret?: string
+    maxSignals: number
+    maxLag: number
+    maxQueuedBytes: number
+    evictAfter: number
+    reportTenure: number
     maxTreesPerConnection: number
     static?: string | false
     logLevel: string
@@ -84,6 +108,14 @@ export async function main(argv: string[] = process.argv, info?: PackageInfo): P
       cors,
       sourceGraceMs: opts.sourceGrace,
       messagesPerSecond: opts.rate,
+      detachGraceMs: opts.detachGrace,
+      signalsPerSecond: opts.maxSignals,
+      maxLagMs: opts.maxLag,
+      maxQueuedBytes: opts.maxQueuedBytes,
+      evictAfterReports: opts.evictAfter,
+      reportTenureMs: opts.reportTenure,
+      // Any text of 16+ characters: hashed to the 32-byte key.
+      secret: opts.secret === undefined ? undefined : createHash('sha256').update(opts.secret).digest(),
       maxTreesPerConnection: opts.maxTreesPerConnection,
       staticDir: opts.static === false ? undefined : (opts.static ?? (info && existsSync(info.demoDir) ? info.demoDir : undefined)),
       logger,

@@ -12,6 +12,9 @@ export class ServerMetrics {
   readonly reports = new Counter({ name: 'munro_reports_total', help: 'Reports of a parent by its child', labelNames: ['reason'], registers: [this.registry] })
   readonly signals = new Counter({ name: 'munro_signals_relayed_total', help: 'WebRTC signals relayed between neighbours', registers: [this.registry] })
   readonly rejected = new Counter({ name: 'munro_rejected_messages_total', help: 'Client messages rejected, by error code', labelNames: ['code'], registers: [this.registry] })
+  readonly disconnected = new Counter({ name: 'munro_connections_dropped_total', help: 'Connections the server closed, by cause (ERR_SLOW_READER, ERR_ABUSE, ERR_PAYLOAD_TOO_LARGE, ...)', labelNames: ['code'], registers: [this.registry] })
+  readonly evictions = new Counter({ name: 'munro_evictions_total', help: 'Relays evicted on invalid-data reports that the report policy counted', registers: [this.registry] })
+  readonly shed = new Counter({ name: 'munro_signals_shed_total', help: 'Signals refused with ERR_OVERLOADED to keep the server responsive', registers: [this.registry] })
   readonly treesEnded = new Counter({ name: 'munro_trees_ended_total', help: 'Trees ended, by reason', labelNames: ['reason'], registers: [this.registry] })
 
   constructor(options: { processMetrics?: boolean } = {}) {

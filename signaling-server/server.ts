@@ -1,13 +1,23 @@
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pino, type Logger } from 'pino'
 import { Server as IoServer } from 'socket.io'
-import { SIGNALING_LIMITS, type ClientToServerEvents, type ServerToClientEvents } from '../src/protocol/signaling.js'
+import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol/signaling.js'
+import { SignalingHandlers } from './handlers.js'
 import { createHttpRoutes } from './http.js'
+import { DEFAULT_LIMITS, resolveLimits, type SignalingLimits } from './limits.js'
+import { LoadShedder } from './load-shedder.js'
 import { ServerMetrics } from './metrics.js'
+import { guardedParser } from './packet-guard.js'
 import { MemoryTreeRegistry } from './registry/memory-registry.js'
 import type { TreeRegistry } from './registry/tree-registry.js'
-import { SignalingCore, type SignalingLimits } from './signaling-core.js'
+import { MemoryReportPolicy, type ReportPolicy } from './report-policy.js'
+import { GraceTimers, MemorySessionStore, type SessionStore } from './sessions.js'
+import { MemorySourceAuth, type SourceAuth } from './source-auth.js'
+import { TreeService } from './trees.js'
+
+export { DEFAULT_LIMITS }
 
 export interface SignalingServerOptions extends Partial<SignalingLimits> {
   /** Attach to this http server instead of creating one (then mount `handleHttp` yourself for /healthz and /metrics). */
@@ -20,6 +30,18 @@ export interface SignalingServerOptions extends Partial<SignalingLimits> {
   staticDir?: string
   /** Tree bookkeeping; defaults to one process's memory. */
   registry?: TreeRegistry
+  /** Resume tickets; defaults to one process's memory. */
+  sessions?: SessionStore
+  /** Source challenges and proofs; defaults to one process's memory. */
+  sourceAuth?: SourceAuth
+  /** Who may get a relay evicted; defaults to the policy in the README's security model, in memory. */
+  reportPolicy?: ReportPolicy
+  /**
+   * Key for resume tickets (at least 16 bytes). Give the same secret to a restarted
+   * server and peers keep their ids, so the tree is rebuilt from the links they
+   * hold; the default is random per process (peers then rejoin under new ids).
+   */
+  secret?: Uint8Array
   logger?: Logger
   /** Also export Node process metrics (CPU, memory, event loop) on /metrics. */
   processMetrics?: boolean
@@ -38,22 +60,8 @@ export interface SignalingServer {
   close(): Promise<void>
 }
 
-export const DEFAULT_LIMITS: SignalingLimits = {
-  k: 4,
-  k1: 10,
-  maxK: 16,
-  maxK1: SIGNALING_LIMITS.maxFanout,
-  sourceGraceMs: 10_000,
-  resumeTtlMs: 30_000,
-  maxResumeTickets: 100_000,
-  challengeTtlMs: 30_000,
-  maxPendingChallenges: 4,
-  maxTreesPerConnection: 4,
-  messagesPerSecond: 50,
-  messageBurst: 200,
-  maxPayloadBytes: SIGNALING_LIMITS.maxPayloadBytes,
-  evictAfterReports: 3
-}
+/** Room for the event name, ack id and framing around a payload of maxPayloadBytes. */
+const PACKET_OVERHEAD = 256
 
 /** /trees/<id> lists at most this many nodes (breadth-first), so a huge tree cannot make a huge response. */
 const MAX_TREE_NODES_SHOWN = 2_000
@@ -70,16 +78,30 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     options.io ??
     new IoServer(httpServer, {
       cors: { origin: options.cors ?? '*' },
-      // socket.io's own cap on one packet; the handlers enforce maxPayloadBytes per event.
-      maxHttpBufferSize: limits.maxPayloadBytes * 4,
+      // The door: engine.io drops a frame past 4x the limit outright; the guarded parser refuses
+      // (and counts) any packet over the limit or binary. Both act before JSON parsing.
+      maxHttpBufferSize: 4 * (limits.maxPayloadBytes + PACKET_OVERHEAD),
+      parser: guardedParser(limits.maxPayloadBytes + PACKET_OVERHEAD),
       pingInterval: options.pingIntervalMs ?? 5_000,
       pingTimeout: options.pingTimeoutMs ?? 5_000
     })
-  const core = new SignalingCore(io, registry, limits, metrics, log)
+  const timers = new GraceTimers()
+  const shedder = new LoadShedder(limits.signalsPerSecond, limits.maxLagMs)
+  const trees = new TreeService({
+    registry,
+    sessions: options.sessions ?? new MemorySessionStore(options.secret ?? randomBytes(32), limits.resumeTtlMs, limits.maxResumeTickets),
+    auth: options.sourceAuth ?? new MemorySourceAuth(limits.challengeTtlMs, limits.maxPendingChallenges),
+    policy: options.reportPolicy ?? new MemoryReportPolicy(limits),
+    timers,
+    limits,
+    metrics,
+    log
+  })
+  const handlers = new SignalingHandlers(io, trees, limits, shedder, metrics, log)
   const handleHttp = createHttpRoutes({
     metrics,
     staticDir: options.staticDir,
-    health: () => ({ trees: core.treeCount, peers: core.peerCount }),
+    health: () => ({ trees: trees.treeCount, peers: trees.peerCount }),
     tree: async (treeId) => {
       if (!(await registry.hasTree(treeId))) return undefined
       const nodes = await registry.nodes(treeId, MAX_TREE_NODES_SHOWN)
@@ -118,7 +140,9 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     },
     close() {
       closed ??= new Promise((resolvePromise) => {
-        core.destroy()
+        handlers.destroy()
+        timers.destroy()
+        shedder.destroy()
         if (ownsHttp) {
           io.close(() => resolvePromise())
           httpServer.closeAllConnections?.()
@@ -131,20 +155,4 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       return closed
     }
   }
-}
-
-function resolveLimits(options: Partial<SignalingLimits>): SignalingLimits {
-  const limits = { ...DEFAULT_LIMITS }
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]) {
-    const value = options[key]
-    if (value === undefined) continue
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be a positive integer, got ${String(value)}`)
-    limits[key] = value
-  }
-  if (limits.maxK > SIGNALING_LIMITS.maxFanout || limits.maxK1 > SIGNALING_LIMITS.maxFanout) {
-    throw new RangeError(`maxK and maxK1 must be at most ${SIGNALING_LIMITS.maxFanout}`)
-  }
-  limits.k = Math.min(limits.k, limits.maxK)
-  limits.k1 = Math.min(limits.k1, limits.maxK1)
-  return limits
 }

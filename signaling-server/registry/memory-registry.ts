@@ -1,9 +1,8 @@
 // TreeRegistry kept in this process's memory: one PeerTree per tree id. The
 // async methods only wrap synchronous calls, so a thrown RegistryError comes
 // back as a rejected promise, as it would from a remote registry.
-import type { ReportReason } from '../../src/protocol/signaling.js'
 import { PeerTree } from './peer-tree.js'
-import { RegistryError, type ChangeSet, type NodeView, type ReportOutcome, type TreeOptions, type TreeRegistry } from './tree-registry.js'
+import { RegistryError, type ChangeSet, type NodeView, type TreeOptions, type TreeRegistry } from './tree-registry.js'
 
 export interface MemoryTreeRegistryOptions {
   /** Most peers per tree, the source included; place() rejects with ERR_TREE_FULL beyond. Default: no limit. */
@@ -49,8 +48,16 @@ export class MemoryTreeRegistry implements TreeRegistry {
     return this.tree(treeId).remove(peerId)
   }
 
-  async report(treeId: string, reporterId: string, parentId: string, reason: ReportReason): Promise<ReportOutcome> {
-    return this.tree(treeId).report(reporterId, parentId, reason)
+  async report(treeId: string, reporterId: string, parentId: string): Promise<ChangeSet> {
+    return this.tree(treeId).report(reporterId, parentId)
+  }
+
+  async move(treeId: string, peerId: string, parentId: string): Promise<ChangeSet> {
+    return this.tree(treeId).move(peerId, parentId)
+  }
+
+  async setAway(treeId: string, peerId: string, away: boolean): Promise<ChangeSet> {
+    return this.tree(treeId).setAway(peerId, away)
   }
 
   async query(treeId: string, peerId: string): Promise<NodeView | undefined> {

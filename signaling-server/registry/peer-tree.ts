@@ -17,13 +17,16 @@
 //           intact, no depth grows, and only O(k) peers change.
 // - report: the reporter and its subtree move under the shallowest peer with
 //           room outside the accused parent's subtree.
-import type { ReportReason } from '../../src/protocol/signaling.js'
+// - away:   a peer whose connection dropped keeps its place but gets no
+//           newcomers until it is back (or removed).
 import { assertTreeInvariants, type TreeDump } from './invariants.js'
-import { RegistryError, type ChangeSet, type NodeView, type ReportOutcome, type TreeOptions } from './tree-registry.js'
+import { RegistryError, type ChangeSet, type NodeView, type TreeOptions } from './tree-registry.js'
 
 export interface PeerTreeOptions extends TreeOptions {
   /** Most peers in the tree, the source included; place() throws ERR_TREE_FULL beyond. Default: no limit. */
   maxPeers?: number
+  /** Clock for edge ages (NodeView.since). Default: Date.now. */
+  now?: () => number
 }
 
 // ------------------------------------------------------------------ nodes
@@ -36,6 +39,12 @@ class TreeNode {
   prevFree: TreeNode | null = null
   nextFree: TreeNode | null = null
   inFreeList = false
+  /** The tree's clock when this peer's placement last changed: clients keep the newest placement. */
+  version = 0
+  /** When this peer got its current parent (ms): how long the edge has held. */
+  since = 0
+  /** Disconnected for a moment (its resume grace runs): keeps its place, gets no newcomers. */
+  away = false
 
   constructor(
     readonly id: string,
@@ -156,8 +165,9 @@ export class PeerTree {
   readonly maxPeers: number
   private readonly nodes = new Map<string, TreeNode>()
   private readonly free = new FreeLists()
-  /** Accused peer id -> distinct peers that reported it while it was their parent. */
-  private readonly reports = new Map<string, Set<string>>()
+  private readonly now: () => number
+  /** Placement versions: bumped inside every change, so they order a peer's placements. */
+  private clock = 0
 
   constructor(sourceId: string, options: PeerTreeOptions) {
     assertFanout(options.k, 'k')
@@ -168,9 +178,12 @@ export class PeerTree {
     this.k = options.k
     this.k1 = options.k1
     this.maxPeers = maxPeers
+    this.now = options.now ?? Date.now
     const source = new TreeNode(sourceId, this.k1)
+    source.since = this.now()
     this.nodes.set(sourceId, source)
     this.free.link(source, false)
+    this.stamp([sourceId])
   }
 
   /** Peers in the tree, the source included. */
@@ -197,9 +210,20 @@ export class PeerTree {
     return node && view(node)
   }
 
-  /** How many distinct peers have reported `peerId` as a bad parent (0 once it has left). */
-  reportsAgainst(peerId: string): number {
-    return this.reports.get(peerId)?.size ?? 0
+  /**
+   * Marks a peer away (its connection dropped and its resume grace runs) or
+   * back. An away peer keeps its place and children but gets no newcomers and
+   * no moved subtrees. Going away changes no placement (empty change set);
+   * coming back stamps the peer and its children, so they hear it is back
+   * and can reconnect their links.
+   * @throws RegistryError ERR_NOT_IN_TREE
+   */
+  setAway(peerId: string, away: boolean): ChangeSet {
+    const node = this.get(peerId)
+    const was = node.away
+    node.away = away
+    if (away || !was) return noChange()
+    return this.stamp([peerId, ...node.children.map((c) => c.id)])
   }
 
   // ---------------------------------------------------------------- join
@@ -218,13 +242,31 @@ export class PeerTree {
   place(peerId: string, preferredParent?: string): ChangeSet {
     if (this.nodes.has(peerId)) throw new RegistryError('ERR_ALREADY_IN_TREE', `peer ${peerId} is already in this tree`)
     if (this.nodes.size >= this.maxPeers) throw new RegistryError('ERR_TREE_FULL', `the tree holds its maximum of ${this.maxPeers} peers`)
-    let parent = preferredParent === undefined ? undefined : this.nodes.get(preferredParent)
-    if (!parent?.hasRoom) parent = this.shallowestWithRoom()
+    let parent = (preferredParent === undefined ? undefined : this.nodes.get(preferredParent)) ?? null
+    if (!parent?.hasRoom || parent.away) parent = this.shallowestPresent()
+    if (parent === null) throw new RegistryError('ERR_NO_SLOT', 'every peer with a free slot is away right now')
     const node = new TreeNode(peerId, this.k)
     this.nodes.set(peerId, node)
     this.adopt(parent, node)
     this.free.link(node, false)
-    return { changed: [peerId, parent.id], removed: [], reparented: 0 }
+    return this.stamp([peerId, parent.id])
+  }
+
+  // ---------------------------------------------------------------- move
+
+  /**
+   * Moves `peerId` with its subtree under `parentId`, if that peer is present,
+   * has room and is not inside the moved subtree; otherwise nothing changes
+   * (empty change set). Used to rebuild edges both ends confirm after a
+   * server restart. Cost as report().
+   * @throws RegistryError ERR_NOT_IN_TREE, ERR_IS_SOURCE
+   */
+  move(peerId: string, parentId: string): ChangeSet {
+    const node = this.get(peerId)
+    const target = this.get(parentId)
+    if (node.parent === null) throw new RegistryError('ERR_IS_SOURCE', 'the source has no parent')
+    if (node.parent === target || !target.hasRoom || target.away || target === node || isBelow(target, node)) return noChange()
+    return this.moveUnder(node, target)
   }
 
   // --------------------------------------------------------------- leave
@@ -250,13 +292,12 @@ export class PeerTree {
     const parent = gone.parent
     if (parent === null) throw new RegistryError('ERR_IS_SOURCE', 'the source cannot be removed from its tree; delete the tree instead')
     this.nodes.delete(peerId)
-    this.reports.delete(peerId)
     this.free.unlink(gone)
 
     if (gone.children.length === 0) {
       this.disown(parent, gone)
       if (!parent.inFreeList) this.free.link(parent, true)
-      return { changed: [parent.id], removed: [peerId], reparented: 0 }
+      return { ...this.stamp([parent.id]), removed: [peerId] }
     }
 
     // The deepest peers have no children, so the tail of the deepest free list
@@ -276,11 +317,14 @@ export class PeerTree {
     }
     const reparented = 1 + gone.children.length
 
+    const now = this.now()
     parent.children[parent.children.indexOf(gone)] = leaf
     leaf.parent = parent
     leaf.depth = gone.depth
+    leaf.since = now
     for (const orphan of gone.children) {
       orphan.parent = leaf
+      orphan.since = now
       leaf.children.push(orphan)
       changed.push(orphan.id)
     }
@@ -288,65 +332,36 @@ export class PeerTree {
     gone.parent = null
     // Room left means the leaver had fewer than k children: a hole, refilled first.
     if (leaf.hasRoom) this.free.link(leaf, true)
-    return { changed, removed: [peerId], reparented }
+    return { ...this.stamp(changed), removed: [peerId], reparented }
   }
 
   // -------------------------------------------------------------- report
 
   /**
    * `reporterId` says its parent `parentId` is unresponsive or sends bad
-   * data. The report is counted (each reporter once per accused peer, for
-   * as long as the accused stays in the tree) and the reporter moves, with
-   * its subtree, under the shallowest peer with a free slot that lies outside
-   * the accused's subtree: anything inside would still be fed through the
-   * accused. Slots no deeper than the accused are outside it by depth alone;
-   * deeper candidates are checked by walking parent pointers.
+   * data. The reporter moves, with its subtree, under the shallowest present
+   * peer with a free slot that lies outside the accused's subtree: anything
+   * inside would still be fed through the accused. Slots no deeper than the
+   * accused are outside it by depth alone; deeper candidates are checked by
+   * walking parent pointers. Whether the report counts against the accused is
+   * the server's report policy, not the tree's business.
    *
    * If no such slot exists (e.g. k1 = 1 and the accused is the source's only
-   * child) nothing moves and the change set is empty; the count still grows,
-   * so the server can evict the accused, whose removal then re-homes the
-   * reporter. `reason` is not used for placement.
+   * child) nothing moves and the change set is empty.
    *
    * Cost: O(size of the moved subtree) to fix depths, plus the candidates
    * skipped inside the accused's subtree times their distance to it.
    * @throws RegistryError ERR_NOT_IN_TREE (reporter), ERR_NOT_YOUR_PARENT
    */
-  report(reporterId: string, parentId: string, reason: ReportReason): ReportOutcome {
-    void reason
+  report(reporterId: string, parentId: string): ChangeSet {
     const reporter = this.get(reporterId)
     const accused = reporter.parent
     if (accused === null || accused.id !== parentId) {
       throw new RegistryError('ERR_NOT_YOUR_PARENT', `peer ${parentId} is not the parent of ${reporterId}`)
     }
-    let reporters = this.reports.get(parentId)
-    if (!reporters) this.reports.set(parentId, (reporters = new Set()))
-    reporters.add(reporterId)
-    const reportsAgainstParent = reporters.size
-
     const refuge = this.shallowestOutside(accused)
-    if (refuge === null) return { ...noChange(), reportsAgainstParent }
-
-    this.disown(accused, reporter)
-    if (!accused.inFreeList) this.free.link(accused, false)
-    const shift = refuge.depth + 1 - reporter.depth
-    refuge.children.push(reporter)
-    reporter.parent = refuge
-    if (!refuge.hasRoom) this.free.unlink(refuge)
-    const changed = [reporterId, parentId, refuge.id]
-    if (shift !== 0) {
-      // Breadth-first, so the moved peers join their new depth's free lists in order.
-      const queue = [reporter]
-      for (let i = 0; i < queue.length; i++) {
-        const node = queue[i]!
-        const hadRoom = node.inFreeList
-        this.free.unlink(node)
-        node.depth += shift
-        if (hadRoom) this.free.link(node, false)
-        if (i > 0) changed.push(node.id)
-        for (const child of node.children) queue.push(child)
-      }
-    }
-    return { changed, removed: [], reparented: 1, reportsAgainstParent }
+    if (refuge === null) return noChange()
+    return this.moveUnder(reporter, refuge)
   }
 
   // ------------------------------------------------------------ testing
@@ -390,11 +405,14 @@ export class PeerTree {
     return node
   }
 
-  private shallowestWithRoom(): TreeNode {
-    const node = this.free.head(this.free.lowest())
-    // With k, k1 >= 1 some peer always has room: a lone source, or any leaf.
-    if (node === null) throw new Error('PeerTree: no free slot anywhere, which k, k1 >= 1 makes impossible')
-    return node
+  /** The shallowest peer with room that is not away, or null when every such peer is away. */
+  private shallowestPresent(): TreeNode | null {
+    const low = this.free.lowest()
+    const high = this.free.highest()
+    for (let d = low; d >= 0 && d <= high; d++) {
+      for (let n = this.free.head(d); n !== null; n = n.nextFree) if (!n.away) return n
+    }
+    return null
   }
 
   /** The shallowest peer with room that is neither `accused` nor below it, or null. */
@@ -404,7 +422,7 @@ export class PeerTree {
     if (low < 0) return null
     for (let d = low; d <= high; d++) {
       for (let n = this.free.head(d); n !== null; n = n.nextFree) {
-        if (n === accused) continue
+        if (n === accused || n.away) continue
         if (d <= accused.depth || !isBelow(n, accused)) return n
       }
     }
@@ -416,7 +434,45 @@ export class PeerTree {
     parent.children.push(child)
     child.parent = parent
     child.depth = parent.depth + 1
+    child.since = this.now()
     if (!parent.hasRoom) this.free.unlink(parent)
+  }
+
+  /** Moves `node` (not the source) with its subtree under `target`, which has room and is outside that subtree. */
+  private moveUnder(node: TreeNode, target: TreeNode): ChangeSet {
+    const old = node.parent!
+    this.disown(old, node)
+    if (!old.inFreeList) this.free.link(old, false)
+    const shift = target.depth + 1 - node.depth
+    target.children.push(node)
+    node.parent = target
+    node.since = this.now()
+    if (!target.hasRoom) this.free.unlink(target)
+    const changed = [node.id, old.id, target.id]
+    if (shift !== 0) {
+      // Breadth-first, so the moved peers join their new depth's free lists in order.
+      const queue = [node]
+      for (let i = 0; i < queue.length; i++) {
+        const n = queue[i]!
+        const hadRoom = n.inFreeList
+        this.free.unlink(n)
+        n.depth += shift
+        if (hadRoom) this.free.link(n, false)
+        if (i > 0) changed.push(n.id)
+        for (const child of n.children) queue.push(child)
+      }
+    }
+    return { ...this.stamp(changed), reparented: 1 }
+  }
+
+  /** Gives every listed peer still in the tree a new placement version. */
+  private stamp(changed: string[]): ChangeSet {
+    const clock = ++this.clock
+    for (const id of changed) {
+      const node = this.nodes.get(id)
+      if (node) node.version = clock
+    }
+    return { changed, removed: [], reparented: 0 }
   }
 
   /** Drops `child` from `parent`'s children. The caller fixes the free lists. */
@@ -439,6 +495,9 @@ function view(node: TreeNode): NodeView {
     peerId: node.id,
     parent: node.parent?.id ?? null,
     depth: node.depth,
-    children: node.children.map((c) => c.id)
+    children: node.children.map((c) => c.id),
+    version: node.version,
+    since: node.since,
+    away: node.away
   }
 }

@@ -1,8 +1,6 @@
 // The boundary between the socket handlers and tree bookkeeping. The handlers
 // only ever talk to this interface, so a shared-state implementation (Redis,
 // for several server processes) can replace the in-memory one.
-import type { ReportReason } from '../../src/protocol/signaling.js'
-
 export interface TreeOptions {
   /** Most children of any non-source peer. */
   k: number
@@ -15,6 +13,12 @@ export interface NodeView {
   parent: string | null
   depth: number
   children: string[]
+  /** Placement version, assigned inside the change that gave this placement (newer is larger, per tree). */
+  version: number
+  /** When this peer got its current parent (ms since the epoch). */
+  since: number
+  /** Its connection dropped and its resume grace runs: it keeps its place but gets no newcomers. */
+  away: boolean
 }
 
 /**
@@ -29,11 +33,6 @@ export interface ChangeSet {
   reparented: number
 }
 
-export interface ReportOutcome extends ChangeSet {
-  /** How many distinct reporters have complained about the accused parent so far. */
-  reportsAgainstParent: number
-}
-
 export interface TreeRegistry {
   /** Creates a tree whose root is `sourceId`. Throws RegistryError TREE_EXISTS. */
   createTree(treeId: string, sourceId: string, options: TreeOptions): Promise<void>
@@ -41,10 +40,11 @@ export interface TreeRegistry {
   /** Removes a tree and all of its peers. Returns the peers that were in it (the source first); [] if there was no such tree. */
   deleteTree(treeId: string): Promise<string[]>
   /**
-   * Attaches a new peer breadth-first (under the shallowest peer with a free
-   * slot), preferring `preferredParent` if it is in the tree and has a free
-   * slot. `changed` is [new peer, its parent]; `reparented` is 0.
-   * Throws ALREADY_IN_TREE, TREE_FULL, TREE_NOT_FOUND.
+   * Attaches a new peer breadth-first (under the shallowest present peer with
+   * a free slot), preferring `preferredParent` if it is in the tree, present
+   * and has a free slot. `changed` is [new peer, its parent]; `reparented` is 0.
+   * Every changed peer gets a new placement version inside the change.
+   * Throws ALREADY_IN_TREE, TREE_FULL, NO_SLOT (every free slot is away), TREE_NOT_FOUND.
    */
   place(treeId: string, peerId: string, preferredParent?: string): Promise<ChangeSet>
   /**
@@ -58,11 +58,23 @@ export interface TreeRegistry {
    * `reporterId` says its parent `parentId` is unresponsive or sent bad data.
    * Moves the reporter (with its subtree) under another parent. A report that
    * names someone other than the reporter's current parent throws NOT_YOUR_PARENT.
-   * The in-memory registry moves it under the shallowest free slot outside the
-   * accused's subtree; when there is none, nothing moves (empty change set)
-   * but the report still counts toward `reportsAgainstParent`.
+   * The in-memory registry moves it under the shallowest present free slot
+   * outside the accused's subtree; when there is none, nothing moves (empty
+   * change set). Whether the report counts is the ReportPolicy's decision.
    */
-  report(treeId: string, reporterId: string, parentId: string, reason: ReportReason): Promise<ReportOutcome>
+  report(treeId: string, reporterId: string, parentId: string): Promise<ChangeSet>
+  /**
+   * Moves `peerId` with its subtree under `parentId` if that peer is present,
+   * has room and is outside the subtree; otherwise an empty change set.
+   * Throws NOT_IN_TREE, IS_SOURCE, TREE_NOT_FOUND.
+   */
+  move(treeId: string, peerId: string, parentId: string): Promise<ChangeSet>
+  /**
+   * Marks a peer away (connection dropped, resume grace running) or back. Coming
+   * back gives it and its children new placement versions (they are `changed`).
+   * Throws NOT_IN_TREE, TREE_NOT_FOUND.
+   */
+  setAway(treeId: string, peerId: string, away: boolean): Promise<ChangeSet>
   /** The peer's placement, or undefined if it is not in the tree. Throws TREE_NOT_FOUND. */
   query(treeId: string, peerId: string): Promise<NodeView | undefined>
   /** Every node, breadth-first from the source, at most `limit` of them (for inspection, not for the hot path). */
@@ -72,7 +84,7 @@ export interface TreeRegistry {
   treeCount(): Promise<number>
 }
 
-export type RegistryErrorCode = 'ERR_TREE_EXISTS' | 'ERR_TREE_NOT_FOUND' | 'ERR_NOT_IN_TREE' | 'ERR_ALREADY_IN_TREE' | 'ERR_NOT_YOUR_PARENT' | 'ERR_TREE_FULL' | 'ERR_IS_SOURCE'
+export type RegistryErrorCode = 'ERR_TREE_EXISTS' | 'ERR_TREE_NOT_FOUND' | 'ERR_NOT_IN_TREE' | 'ERR_ALREADY_IN_TREE' | 'ERR_NOT_YOUR_PARENT' | 'ERR_TREE_FULL' | 'ERR_IS_SOURCE' | 'ERR_NO_SLOT'
 
 export class RegistryError extends Error {
   readonly code: RegistryErrorCode

@@ -42,6 +42,20 @@ export const SignalingErrorCode = {
   NOT_A_NEIGHBOUR: 'ERR_NOT_A_NEIGHBOUR',
   NOT_YOUR_PARENT: 'ERR_NOT_YOUR_PARENT',
   BAD_RESUME: 'ERR_BAD_RESUME',
+  /** The tree's source is disconnected (its grace period runs): signals to it cannot be delivered. */
+  SOURCE_ABSENT: 'ERR_SOURCE_ABSENT',
+  /** That neighbour is disconnected for a moment (its resume grace runs). */
+  PEER_ABSENT: 'ERR_PEER_ABSENT',
+  /** After a server restart: the parent this peer claims is not back yet; retry shortly (the tree is being rebuilt). */
+  PARENT_PENDING: 'ERR_PARENT_PENDING',
+  /** Every peer with a free slot is disconnected for a moment; retry shortly. */
+  NO_SLOT: 'ERR_NO_SLOT',
+  /** The server is shedding signals to stay responsive; retry shortly. */
+  OVERLOADED: 'ERR_OVERLOADED',
+  /** Counted only (the connection is closed): too much queued towards a client that does not read. */
+  SLOW_READER: 'ERR_SLOW_READER',
+  /** Counted only (the connection is closed): too many unknown, rate-limited or malformed events. */
+  ABUSE: 'ERR_ABUSE',
   INTERNAL: 'ERR_INTERNAL',
   TIMEOUT: 'ERR_TIMEOUT',
   DISCONNECTED: 'ERR_DISCONNECTED',
@@ -81,15 +95,15 @@ const FanoutSchema = v.pipe(
 
 // ------------------------------------------------------- client to server
 
-export const CreateTreeSchema = v.strictObject({
-  version: v.literal(SIGNALING_PROTOCOL_VERSION, 'unsupported protocol version'),
-  treeId: TreeIdSchema,
-  challenge: base64url(SIGNALING_LIMITS.challengeLength, 'challenge'),
-  signature: base64url(SIGNALING_LIMITS.signatureLength, 'signature'),
-  k: v.optional(FanoutSchema),
-  k1: v.optional(FanoutSchema)
+/**
+ * What a rejoining peer says it holds: its parent and children on the data
+ * plane. A restarted server rebuilds an edge only when both ends claim it.
+ */
+export const LinkHintsSchema = v.strictObject({
+  parent: v.nullable(PeerIdSchema),
+  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout))
 })
-export type CreateTreeRequest = v.InferOutput<typeof CreateTreeSchema>
+export type LinkHints = v.InferOutput<typeof LinkHintsSchema>
 
 export const ResumeSchema = v.strictObject({
   peerId: PeerIdSchema,
@@ -97,10 +111,25 @@ export const ResumeSchema = v.strictObject({
 })
 export type ResumeTicket = v.InferOutput<typeof ResumeSchema>
 
+export const CreateTreeSchema = v.strictObject({
+  version: v.literal(SIGNALING_PROTOCOL_VERSION, 'unsupported protocol version'),
+  treeId: TreeIdSchema,
+  challenge: base64url(SIGNALING_LIMITS.challengeLength, 'challenge'),
+  signature: base64url(SIGNALING_LIMITS.signatureLength, 'signature'),
+  k: v.optional(FanoutSchema),
+  k1: v.optional(FanoutSchema),
+  /** The source's last ticket: after a server restart it keeps its peer id, so its children's claims still name it. */
+  resume: v.optional(ResumeSchema),
+  /** The source's children on the data plane, sent with a rejoin (see LinkHintsSchema). */
+  link: v.optional(LinkHintsSchema)
+})
+export type CreateTreeRequest = v.InferOutput<typeof CreateTreeSchema>
+
 export const JoinTreeSchema = v.strictObject({
   version: v.literal(SIGNALING_PROTOCOL_VERSION, 'unsupported protocol version'),
   treeId: TreeIdSchema,
-  resume: v.optional(ResumeSchema)
+  resume: v.optional(ResumeSchema),
+  link: v.optional(LinkHintsSchema)
 })
 export type JoinTreeRequest = v.InferOutput<typeof JoinTreeSchema>
 
@@ -117,11 +146,21 @@ export const ReportParentSchema = v.strictObject({
 })
 export type ReportParentRequest = v.InferOutput<typeof ReportParentSchema>
 
-/** Opaque WebRTC signaling data (SDP or ICE candidate), relayed untouched. */
+/**
+ * Opaque WebRTC signaling data (SDP or ICE candidate), relayed untouched. A
+ * plain object only: arrays and binary would be relayed as `{"0":…}`. Its size
+ * is bounded by the packet size, checked before parsing.
+ */
 export const SignalDataSchema = v.pipe(
-  v.record(v.string(), v.unknown(), 'signal data must be an object'),
-  v.check((value) => JSON.stringify(value).length <= SIGNALING_LIMITS.maxPayloadBytes, 'signal data is too large')
+  v.custom<Record<string, unknown>>(isPlainObject, 'signal data must be a plain object'),
+  v.check((value) => Object.keys(value).length <= 32, 'signal data has too many fields')
 )
+
+function isPlainObject(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
 
 export const SendSignalSchema = v.strictObject({
   treeId: TreeIdSchema,
@@ -157,8 +196,12 @@ export type RelayedSignal = v.InferOutput<typeof RelayedSignalSchema>
 
 export const TreeEndedSchema = v.strictObject({
   treeId: TreeIdSchema,
-  /** source-gone: the source stayed away past its grace period; source-left: it said goodbye; evicted: this peer was reported by too many children. */
-  reason: v.picklist(['source-gone', 'source-left', 'evicted'])
+  /**
+   * source-gone: the source stayed away past its grace period; source-left: it said goodbye;
+   * evicted: this peer's children proved it sent bad data; displaced: another connection
+   * resumed this peer with its current ticket.
+   */
+  reason: v.picklist(['source-gone', 'source-left', 'evicted', 'displaced'])
 })
 export type TreeEnded = v.InferOutput<typeof TreeEndedSchema>
 
@@ -195,7 +238,12 @@ export interface ClientToServerEvents {
   signal: (payload: SendSignalRequest, ack: (res: Ack<object>) => void) => void
 }
 
+/** Sent once on every connection: a new instance id means the server restarted (its trees are being rebuilt). */
+export const HelloSchema = v.strictObject({ instance: v.pipe(v.string(), v.minLength(1), v.maxLength(64)) })
+export type Hello = v.InferOutput<typeof HelloSchema>
+
 export interface ServerToClientEvents {
+  'server:hello': (payload: Hello) => void
   placement: (payload: Placement) => void
   signal: (payload: RelayedSignal) => void
   'tree:ended': (payload: TreeEnded) => void

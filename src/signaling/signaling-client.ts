@@ -5,8 +5,10 @@ import { EventEmitter } from 'eventemitter3'
 import { io as connectSocket, type Socket } from 'socket.io-client'
 import * as v from 'valibot'
 import {
+  HelloSchema,
   PlacementSchema,
   RelayedSignalSchema,
+  SIGNALING_LIMITS,
   SIGNALING_PROTOCOL_VERSION,
   SignalingErrorCode,
   TreeEndedSchema,
@@ -14,6 +16,7 @@ import {
   type Ack,
   type ClientToServerEvents,
   type JoinResult,
+  type LinkHints,
   type Placement,
   type RelayedSignal,
   type ReportReason,
@@ -40,7 +43,15 @@ export interface SignalingClientOptions {
   requestTimeoutMs?: number
   /** How long creating or joining a tree waits for a first connection before ERR_SIGNAL_UNREACHABLE. Default 10 s. */
   connectTimeoutMs?: number
+  /**
+   * After the server restarted, how long a viewer keeps retrying a tree the
+   * source has not re-created yet before it gives up with tree-ended. Default 30 s.
+   */
+  rejoinRetryMs?: number
 }
+
+/** What this peer holds on the data plane for one tree: sent with a rejoin so a restarted server can rebuild the edges. */
+export type LinkHintsProvider = () => { parentId: string | null; childIds: string[] }
 
 export interface SignalingClientEvents {
   placement: (placement: Placement) => void
@@ -48,6 +59,10 @@ export interface SignalingClientEvents {
   'tree-ended': (ended: TreeEnded) => void
   /** After a reconnect, every tree this client was in has been rejoined (placement may differ). */
   resumed: (treeId: string, result: JoinResult) => void
+  /** The connection dropped while this client is in trees; the data plane may keep flowing meanwhile. */
+  'signaling-lost': () => void
+  /** Reconnected, and every tree still held has been rejoined (or has ended with tree-ended). */
+  'signaling-restored': () => void
   connect: () => void
   disconnect: (reason: string) => void
   error: (err: SignalingClientError) => void
@@ -80,18 +95,25 @@ interface Membership {
 export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   readonly socket: SignalingSocket
   private readonly ownsSocket: boolean
+  private readonly reconnectDelayMs: number
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
   private readonly memberships = new Map<string, Membership>()
   /** Trees with a create/join in flight: placements pushed before the ack are kept, not dropped. */
   private readonly joining = new Set<string>()
   /** The newest placement per tree (by version): a push may overtake the ack it follows. */
   private readonly latest = new Map<string, Placement>()
+  private readonly hints = new Map<string, LinkHintsProvider>()
   private readonly requestTimeoutMs: number
   private readonly connectTimeoutMs: number
   /** The server's URL, for error messages. */
   private readonly target: string
   /** Creates/joins waiting for a first connection; destroy() ends each wait. */
   private readonly connectWaits = new Set<() => void>()
+  private readonly rejoinRetryMs: number
+  /** The server instance this client last talked to (from server:hello). */
+  private instance: string | undefined
   private wasConnected = false
+  private lost = false
   private destroyed = false
 
   constructor(urlOrSocket: string | SignalingSocket, options: SignalingClientOptions = {}) {
@@ -99,6 +121,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.target = typeof urlOrSocket === 'string' ? urlOrSocket : 'the given socket'
+    this.rejoinRetryMs = options.rejoinRetryMs ?? 30_000
+    this.reconnectDelayMs = options.reconnectionDelayMs ?? 500
     if (typeof urlOrSocket === 'string') {
       this.socket = connectSocket(urlOrSocket, {
         transports: ['websocket'],
@@ -112,6 +136,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       this.ownsSocket = false
     }
     this.socket.on('connect', this.onConnect)
+    this.socket.on('server:hello', this.onHello)
     this.socket.on('disconnect', this.onDisconnect)
     this.socket.on('placement', this.onPlacement)
     this.socket.on('signal', this.onSignal)
@@ -142,24 +167,23 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     return this.latest.get(treeId)
   }
 
+  /**
+   * Tells the client how to ask the data plane which links it holds in a tree.
+   * On a rejoin the answer goes to the server, which (after a restart) rebuilds
+   * the edges that both ends claim. TreePeer calls this; null removes it.
+   */
+  setLinkHints(treeId: string, provider: LinkHintsProvider | null): void {
+    if (provider) this.hints.set(treeId, provider)
+    else this.hints.delete(treeId)
+  }
+
   async leaveTree(treeId: string): Promise<void> {
-    this.memberships.delete(treeId)
-    this.latest.delete(treeId)
+    this.forget(treeId)
     await this.request('tree:leave', { treeId }, treeId)
   }
 
   async reportParent(treeId: string, parentId: string, reason: ReportReason): Promise<void> {
     await this.request('peer:report', { treeId, parentId, reason }, treeId)
-  }
-
-  /**
-   * Which links the data plane holds in `treeId`, read when rejoining after a
-   * reconnect so a restarted server can rebuild the tree. Placeholder with the
-   * agreed signature (brief, contract 3): helper 8's branch implements it.
-   */
-  setLinkHints(treeId: string, hints: () => { parentId: string | null; childIds: string[] }): void {
-    void treeId
-    void hints
   }
 
   async sendSignal(treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
@@ -170,6 +194,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     if (this.destroyed) return
     this.destroyed = true
     this.socket.off('connect', this.onConnect)
+    this.socket.off('server:hello', this.onHello)
     this.socket.off('disconnect', this.onDisconnect)
     this.socket.off('placement', this.onPlacement)
     this.socket.off('signal', this.onSignal)
@@ -177,6 +202,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     for (const cancel of [...this.connectWaits]) cancel()
     this.memberships.clear()
     this.latest.clear()
+    this.hints.clear()
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     if (this.ownsSocket) this.socket.disconnect()
     this.removeAllListeners()
   }
@@ -240,10 +267,17 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     return true
   }
 
-  private async proveAndCreate(treeId: string, key: SourceKey, fanout: { k?: number; k1?: number }): Promise<JoinResult> {
+  private async proveAndCreate(
+    treeId: string,
+    key: SourceKey,
+    fanout: { k?: number; k1?: number },
+    resume?: ResumeTicket,
+    link?: LinkHints
+  ): Promise<JoinResult> {
     const { challenge } = await this.request('tree:challenge', {}, treeId)
     const signature = base64urlEncode(await signMessage(key.secretKey, sourceProofMessage(treeId, challenge)))
-    return this.request('tree:create', { version: SIGNALING_PROTOCOL_VERSION, treeId, challenge, signature, ...fanout }, treeId)
+    const extra = { ...(fanout.k !== undefined && { k: fanout.k }), ...(fanout.k1 !== undefined && { k1: fanout.k1 }), ...(resume && { resume }), ...(link && { link }) }
+    return this.request('tree:create', { version: SIGNALING_PROTOCOL_VERSION, treeId, challenge, signature, ...extra }, treeId)
   }
 
   private request<E extends keyof ClientToServerEvents>(
@@ -273,44 +307,101 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private readonly onConnect = (): void => {
     this.emit('connect')
+  }
+
+  /** The server says who it is on every connection: the moment to rejoin, knowing whether it restarted. */
+  private readonly onHello = (payload: unknown): void => {
+    const parsed = v.safeParse(HelloSchema, payload)
+    if (!parsed.success) return
+    const restarted = this.instance !== undefined && this.instance !== parsed.output.instance
+    this.instance = parsed.output.instance
     if (!this.wasConnected) {
       this.wasConnected = true
       return
     }
-    for (const [treeId, membership] of this.memberships) void this.rejoin(treeId, membership)
+    const rejoins = [...this.memberships].map(([treeId, membership]) => this.rejoin(treeId, membership, restarted))
+    void Promise.all(rejoins).then(() => {
+      if (this.destroyed || !this.lost || !this.socket.connected) return
+      this.lost = false
+      this.emit('signaling-restored')
+    })
   }
 
-  private async rejoin(treeId: string, membership: Membership): Promise<void> {
+  private async rejoin(treeId: string, membership: Membership, restarted: boolean): Promise<void> {
+    const link = this.linkHints(treeId)
     // The server may have restarted and counts placement versions afresh.
     this.latest.delete(treeId)
-    try {
-      const result = await this.joined(treeId, () =>
-        membership.role === 'source' && membership.key
-          ? this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 })
-          : this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume }, treeId).catch((err: SignalingClientError) => {
-              // The ticket expired: join afresh rather than give up.
-              if (err.code !== SignalingErrorCode.BAD_RESUME) throw err
-              return this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
-            })
-      )
-      if (this.destroyed || !this.memberships.has(treeId)) return
-      membership.resume = result.resume
-      this.emit('resumed', treeId, result)
-    } catch (err) {
-      if (this.destroyed) return
-      const e = err as SignalingClientError
-      if (e.code === SignalingErrorCode.TREE_NOT_FOUND && this.memberships.delete(treeId)) {
-        // The tree ended while we were away.
-        this.latest.delete(treeId)
-        this.emit('tree-ended', { treeId, reason: 'source-gone' })
+    const give = Date.now() + this.rejoinRetryMs
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        const result = await this.joined(treeId, () =>
+          membership.role === 'source' && membership.key
+            ? this.proveAndCreate(treeId, membership.key, { k: membership.k, k1: membership.k1 }, membership.resume, link)
+            : this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId, resume: membership.resume, ...(link && { link }) }, treeId).catch(
+                (err: SignalingClientError) => {
+                  // The ticket expired or the server cannot vouch for it: join afresh rather than give up.
+                  if (err.code !== SignalingErrorCode.BAD_RESUME) throw err
+                  return this.request('tree:join', { version: SIGNALING_PROTOCOL_VERSION, treeId }, treeId)
+                }
+              )
+        )
+        if (this.destroyed || !this.memberships.has(treeId)) return
+        membership.resume = result.resume
+        this.emit('resumed', treeId, result)
+        return
+      } catch (err) {
+        if (this.destroyed || !this.memberships.has(treeId) || !this.socket.connected) return
+        const e = err as SignalingClientError
+        // After a restart the source (or this peer's parent) may simply not be back yet: keep trying for a while (the data plane still flows).
+        const pending = (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted) || e.code === SignalingErrorCode.PARENT_PENDING
+        if (pending && Date.now() < give) {
+          // The last wait ends at the deadline, for one final try there.
+          await new Promise((r) => setTimeout(r, Math.min(delay, give - Date.now())))
+          continue
+        }
+        if (e.code === SignalingErrorCode.TREE_NOT_FOUND) {
+          // The tree ended while we were away.
+          this.forget(treeId)
+          this.emit('tree-ended', { treeId, reason: 'source-gone' })
+          return
+        }
+        this.emit('error', new SignalingClientError(e.code ?? SignalingErrorCode.INTERNAL, `could not rejoin tree: ${e.message}`, treeId))
         return
       }
-      this.emit('error', new SignalingClientError(e.code ?? SignalingErrorCode.INTERNAL, `could not rejoin tree: ${e.message}`, treeId))
     }
+  }
+
+  /** What the data plane holds, in the wire shape; nothing if no provider is set or it throws. */
+  private linkHints(treeId: string): LinkHints | undefined {
+    const provider = this.hints.get(treeId)
+    if (!provider) return undefined
+    try {
+      const { parentId, childIds } = provider()
+      return { parent: parentId, children: childIds.slice(0, SIGNALING_LIMITS.maxFanout) }
+    } catch {
+      return undefined
+    }
+  }
+
+  private forget(treeId: string): boolean {
+    this.latest.delete(treeId)
+    this.hints.delete(treeId)
+    return this.memberships.delete(treeId)
   }
 
   private readonly onDisconnect = (reason: string): void => {
     this.emit('disconnect', reason)
+    // socket.io-client does not reconnect by itself when the server closed the connection
+    // (a graceful shutdown before a restart, say): reconnect as after a network drop.
+    if (reason === 'io server disconnect' && this.ownsSocket && !this.destroyed) {
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null
+        if (!this.destroyed) this.socket.connect()
+      }, this.reconnectDelayMs * (0.5 + Math.random()))
+    }
+    if (this.destroyed || this.lost || this.memberships.size === 0) return
+    this.lost = true
+    this.emit('signaling-lost')
   }
 
   private readonly onPlacement = (payload: unknown): void => {
@@ -328,8 +419,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private readonly onTreeEnded = (payload: unknown): void => {
     const parsed = v.safeParse(TreeEndedSchema, payload)
-    if (!parsed.success || !this.memberships.delete(parsed.output.treeId)) return
-    this.latest.delete(parsed.output.treeId)
+    if (!parsed.success || !this.forget(parsed.output.treeId)) return
     this.emit('tree-ended', parsed.output)
   }
 }

@@ -38,10 +38,11 @@ function startBin(args: string[], env: Record<string, string> = {}): Promise<{ c
 describe('munro-signal CLI', () => {
   it('documents every option in --help', async () => {
     const { stdout } = await run(process.execPath, [BIN, '--help'])
-    for (const flag of ['--port', '--host', '--k ', '--k1', '--max-k', '--max-k1', '--cors', '--source-grace', '--rate', '--max-trees-per-connection', '--static', '--log-level', '--help']) {
+    for (const flag of ['--port', '--host', '--k ', '--k1', '--max-k', '--max-k1', '--cors', '--source-grace', '--rate', '--detach-grace', '--secret', '--max-signals', '--max-lag', '--max-queued-bytes', '--evict-after', '--report-tenure', '--max-trees-per-connection', '--static', '--log-level', '--help']) {
       expect(stdout).toContain(flag)
     }
-    for (const env of ['MUNRO_PORT', 'MUNRO_HOST', 'MUNRO_K', 'MUNRO_K1', 'MUNRO_CORS']) expect(stdout).toContain(env)
+    for (const env of ['MUNRO_PORT', 'MUNRO_HOST', 'MUNRO_K', 'MUNRO_K1', 'MUNRO_CORS', 'MUNRO_SECRET', 'MUNRO_MAX_SIGNALS']) expect(stdout).toContain(env)
+    expect(stdout).toContain('ulimit -n')
     expect(stdout).toContain('/healthz')
     expect(stdout).toContain('/metrics')
     expect(stdout).toContain('/trees/<id>')

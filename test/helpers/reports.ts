@@ -1,7 +1,7 @@
-// Every peer:report the server handles, as the registry saw it: who reported
-// whom and why. Tests assert on it that only the guilty peer was reported.
+// Every peer:report the server handles, as its report policy saw it: who
+// reported whom and why. Tests assert on it that only the guilty peer was reported.
 import type { ReportReason } from '../../src/protocol/signaling.js'
-import { MemoryTreeRegistry } from '../../signaling-server/index.js'
+import { DEFAULT_LIMITS, MemoryReportPolicy } from '../../signaling-server/index.js'
 
 export interface RecordedReport {
   reporter: string
@@ -9,13 +9,13 @@ export interface RecordedReport {
   reason: ReportReason
 }
 
-export function recordReports(): { registry: MemoryTreeRegistry; reports: RecordedReport[] } {
-  const registry = new MemoryTreeRegistry()
+export function recordReports(): { reportPolicy: MemoryReportPolicy; reports: RecordedReport[] } {
+  const reportPolicy = new MemoryReportPolicy(DEFAULT_LIMITS)
   const reports: RecordedReport[] = []
-  const report = registry.report.bind(registry)
-  registry.report = (treeId, reporter, accused, reason) => {
-    reports.push({ reporter, accused, reason })
-    return report(treeId, reporter, accused, reason)
+  const judge = reportPolicy.judge.bind(reportPolicy)
+  reportPolicy.judge = (facts) => {
+    reports.push({ reporter: facts.reporterId, accused: facts.accusedId, reason: facts.reason })
+    return judge(facts)
   }
-  return { registry, reports }
+  return { reportPolicy, reports }
 }

@@ -13,8 +13,8 @@ const f = useTreeFixture()
 
 describe('clock skew', () => {
   it.each([60_000, -60_000])('a relay whose clock is off by %i ms plays and forwards everything; nobody is reported', async (offset) => {
-    const { registry, reports } = recordReports()
-    const server = (f.server = await startServer({ registry }))
+    const { reportPolicy, reports } = recordReports()
+    const server = (f.server = await startServer({ reportPolicy }))
     const source = (f.source = await createSource({ signal: server.url, ...DEFAULTS, k1: 1 }))
     const skewed = await spawnViewer(server.url, source.treeId, 'defaults', offset)
     f.cleanups.push(() => skewed.kill('SIGKILL'))

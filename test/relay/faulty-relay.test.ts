@@ -22,8 +22,8 @@ const cases: Array<[Attack, ReportReason]> = [
 
 describe('faulty relay (k = 4, default timings)', () => {
   it.each(cases)('a relay that attacks with %s is reported (%s) by its children, who miss nothing; nobody else is reported', async (attack, reason) => {
-    const { registry, reports } = recordReports()
-    const server = (f.server = await startServer({ registry }))
+    const { reportPolicy, reports } = recordReports()
+    const server = (f.server = await startServer({ reportPolicy }))
     const source = (f.source = await createSource({ signal: server.url, ...DEFAULTS, k1: 2 }))
     const treeId = source.treeId
     // BFS: v0 and the hostile relay under the source; the next four joins go under v0, the four after under the relay.

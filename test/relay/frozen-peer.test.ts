@@ -16,8 +16,8 @@ const FREEZE_MS = 8_000
 
 describe('frozen peer', () => {
   it('a viewer with 4 children paused 8 s is moved away from, not evicted, streams again, and no innocent peer is reported', async () => {
-    const { registry, reports } = recordReports()
-    const server = (f.server = await startServer({ registry }))
+    const { reportPolicy, reports } = recordReports()
+    const server = (f.server = await startServer({ reportPolicy }))
     // k = 4 for every viewer (the server's default); the source takes 4 too, so that 22 viewers make 3 levels.
     const source = (f.source = await createSource({ signal: server.url, ...DEFAULTS, k1: 4 }))
     const treeId = source.treeId

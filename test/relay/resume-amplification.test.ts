@@ -15,8 +15,8 @@ const f = useTreeFixture()
 
 describe('resume amplification', () => {
   it('a child reconnecting 300 ms after each open, from index 0, gets about one copy of the stream; its siblings miss nothing', async () => {
-    const { registry, reports } = recordReports()
-    const server = (f.server = await startServer({ registry }))
+    const { reportPolicy, reports } = recordReports()
+    const server = (f.server = await startServer({ reportPolicy }))
     const source = (f.source = await createSource({ signal: server.url, ...DEFAULTS, k1: 1 }))
     const treeId = source.treeId
     // BFS: P under the source; the attacker and three honest siblings under P.

@@ -14,7 +14,7 @@ describe('MemoryTreeRegistry', () => {
     expect(await registry.place('t1', 'a')).toEqual({ changed: ['a', 'S1'], removed: [], reparented: 0 })
     await registry.place('t2', 'a')
     await registry.place('t2', 'b')
-    expect(await registry.query('t2', 'b')).toEqual({ peerId: 'b', parent: 'a', depth: 2, children: [] })
+    expect(await registry.query('t2', 'b')).toMatchObject({ peerId: 'b', parent: 'a', depth: 2, children: [] })
     expect(await registry.size('t1')).toBe(2)
     expect(await registry.deleteTree('t2')).toEqual(['S2', 'a', 'b'])
     expect(await registry.hasTree('t2')).toBe(false)
@@ -23,12 +23,15 @@ describe('MemoryTreeRegistry', () => {
     registry.peerTree('t1')?.check()
   })
 
-  it('passes remove and report through', async () => {
+  it('passes remove, report, move and setAway through', async () => {
     const registry = new MemoryTreeRegistry()
     await registry.createTree('t', 'S', { k: 2, k1: 1 })
     for (const id of ['p1', 'p2', 'p3']) await registry.place('t', id)
-    const outcome = await registry.report('t', 'p2', 'p1', 'unresponsive')
-    expect(outcome).toEqual({ changed: [], removed: [], reparented: 0, reportsAgainstParent: 1 })
+    const outcome = await registry.report('t', 'p2', 'p1')
+    expect(outcome).toEqual({ changed: [], removed: [], reparented: 0 })
+    expect((await registry.move('t', 'p3', 'p2')).changed).toEqual(['p3', 'p1', 'p2'])
+    expect((await registry.setAway('t', 'p2', true)).changed).toEqual([])
+    expect((await registry.query('t', 'p2'))?.away).toBe(true)
     expect((await registry.remove('t', 'p1')).removed).toEqual(['p1'])
     expect((await registry.query('t', 'S'))?.children).toHaveLength(1)
     expect(await registry.query('t', 'p1')).toBeUndefined()
@@ -40,7 +43,7 @@ describe('MemoryTreeRegistry', () => {
     await rejectsWith(registry.createTree('t', 'X', { k: 2, k1: 2 }), 'ERR_TREE_EXISTS')
     await rejectsWith(registry.place('nope', 'a'), 'ERR_TREE_NOT_FOUND')
     await rejectsWith(registry.remove('nope', 'a'), 'ERR_TREE_NOT_FOUND')
-    await rejectsWith(registry.report('nope', 'a', 'b', 'unresponsive'), 'ERR_TREE_NOT_FOUND')
+    await rejectsWith(registry.report('nope', 'a', 'b'), 'ERR_TREE_NOT_FOUND')
     await rejectsWith(registry.query('nope', 'a'), 'ERR_TREE_NOT_FOUND')
     await rejectsWith(registry.size('nope'), 'ERR_TREE_NOT_FOUND')
     await registry.place('t', 'a')
@@ -48,7 +51,7 @@ describe('MemoryTreeRegistry', () => {
     await rejectsWith(registry.place('t', 'b'), 'ERR_TREE_FULL')
     await rejectsWith(registry.remove('t', 'S'), 'ERR_IS_SOURCE')
     await rejectsWith(registry.remove('t', 'b'), 'ERR_NOT_IN_TREE')
-    await rejectsWith(registry.report('t', 'a', 'b', 'unresponsive'), 'ERR_NOT_YOUR_PARENT')
+    await rejectsWith(registry.report('t', 'a', 'b'), 'ERR_NOT_YOUR_PARENT')
   })
 
   it('rejects bad fan-outs and limits', async () => {

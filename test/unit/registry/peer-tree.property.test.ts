@@ -69,7 +69,6 @@ function expectCode(fn: () => unknown, code: string): void {
 function run(k: number, k1: number, ops: Op[]): void {
   const tree = new PeerTree('S', { k, k1 })
   const members: string[] = [] // every peer but the source
-  const reports = new Map<string, Set<string>>() // model of the distinct-reporter counts
   let next = 0
   for (const op of ops) {
     const before = tree.snapshot()
@@ -108,10 +107,9 @@ function run(k: number, k1: number, ops: Op[]): void {
         expect(before.get(heir)!.children).toEqual([])
         expect(before.get(heir)!.depth).toBe(maxDepth(before))
       }
-      reports.delete(id)
     } else {
       if (members.length === 0) {
-        expectCode(() => tree.report('S', 'S', 'unresponsive'), 'ERR_NOT_YOUR_PARENT')
+        expectCode(() => tree.report('S', 'S'), 'ERR_NOT_YOUR_PARENT')
         continue
       }
       const reporter = members[op.pick % members.length]!
@@ -120,17 +118,14 @@ function run(k: number, k1: number, ops: Op[]): void {
         const all = ['S', ...members, 'ghost']
         const named = all[op.misdirect % all.length]!
         if (named !== parentId) {
-          expectCode(() => tree.report(reporter, named, 'unresponsive'), 'ERR_NOT_YOUR_PARENT')
+          expectCode(() => tree.report(reporter, named), 'ERR_NOT_YOUR_PARENT')
           expect(tree.snapshot()).toEqual(before)
           continue
         }
       }
-      const outcome = tree.report(reporter, parentId, 'invalid-data')
+      const outcome = tree.report(reporter, parentId)
       const after = tree.snapshot()
       expectExactChanges(before, after, outcome)
-      const reporters = reports.get(parentId) ?? new Set()
-      reports.set(parentId, reporters.add(reporter))
-      expect(outcome.reportsAgainstParent).toBe(reporters.size)
       const shadow = subtreeOf(before, parentId)
       const refuges = [...before.values()].filter((v) => hasRoom(v, k, k1) && !shadow.has(v.peerId))
       if (refuges.length === 0) {
@@ -162,7 +157,8 @@ describe('PeerTree under random churn', () => {
     // The sequences must reach trees big enough to be interesting.
     expect(stats.maxSize).toBeGreaterThan(40)
     expect(stats.maxHeight).toBeGreaterThan(10)
-  })
+    // 2 000 sequences with an O(n) check after every step: 20 s on a quiet machine, three times that when it is shared.
+  }, 180_000)
 
   it('places joins in exact breadth-first order when nobody leaves', () => {
     fc.assert(

@@ -1,0 +1,177 @@
+// `npm run bench -- signaling`: munro-signal under load from simulated
+// socket.io clients (no WebRTC). The server runs in its own process so its
+// heap, RSS and CPU come from its own /metrics; the driver (this process)
+// shares the machine's cores with it, which caps what one driver can offer.
+//
+//   peers held        N clients joined to one tree (k = 4), all connected at once
+//   heap, RSS / peer  the server's growth from idle to N peers, divided by N
+//   joins/s           N joins in bursts of 500 in flight; join latency p50/p99
+//   signals/s         children sending ICE-candidate-sized signals to their source
+//                     with 16 in flight each: relayed per second and server CPU,
+//                     once with limits lifted (capacity) and once with the
+//                     defaults (what is relayed and what is shed)
+//
+// BENCH_SIGNALING_PEERS sets N (default 8,000; each peer is a file descriptor
+// on both sides: raise `ulimit -n` for more).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { io as connect, type Socket } from 'socket.io-client'
+import { generateKeyPair } from '../src/crypto/keys.js'
+import { SignalingClient } from '../src/signaling/signaling-client.js'
+import { SIGNALING_PROTOCOL_VERSION as V, type Ack, type JoinResult } from '../src/protocol/signaling.js'
+
+const MAIN = "import('./signaling-server/cli.ts').then((m) => m.main([process.argv[0], 'munro-signal', ...process.argv.slice(1)]))"
+
+interface Server {
+  child: ChildProcess
+  url: string
+}
+
+async function startServer(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', MAIN, '--', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`munro-signal exited with ${code}`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const p = (JSON.parse(line) as { port?: number }).port
+      if (p) resolve(p)
+    })
+  })
+  return { child, url: `http://127.0.0.1:${port}` }
+}
+
+async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((r) => server.child.once('exit', r))
+  server.child.kill('SIGKILL')
+  await exited
+}
+
+interface ProcessFigures {
+  rss: number
+  heap: number
+  cpu: number
+}
+
+async function figures(url: string): Promise<ProcessFigures> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN)
+  return { rss: read('process_resident_memory_bytes'), heap: read('nodejs_heap_size_used_bytes'), cpu: read('process_cpu_seconds_total') }
+}
+
+async function counter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+}
+
+function open(url: string): Promise<Socket> {
+  const s = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true })
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s))
+    s.once('connect_error', reject)
+  })
+}
+
+async function createTree(url: string, k1?: number): Promise<{ client: SignalingClient; treeId: string; sourceId: string }> {
+  const client = new SignalingClient(url, { requestTimeoutMs: 60_000 })
+  await new Promise((r) => client.once('connect', () => r(undefined)))
+  const created = await client.createTree(generateKeyPair(), k1 === undefined ? {} : { k1 })
+  return { client, treeId: created.placement.treeId, sourceId: created.placement.peerId }
+}
+
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
+
+async function holdAndJoin(peers: number): Promise<string[]> {
+  // Limits lifted that would refuse a benchmark's burst from one address, nothing else.
+  const server = await startServer(['--rate', '1000000'])
+  try {
+    const { client, treeId } = await createTree(server.url)
+    const idle = await figures(server.url)
+    const sockets: Socket[] = []
+    const latencies: number[] = []
+    const t0 = performance.now()
+    for (let done = 0; done < peers; ) {
+      const batch = Math.min(500, peers - done)
+      await Promise.all(
+        Array.from({ length: batch }, async () => {
+          const s = await open(server.url)
+          const t = performance.now()
+          const res = (await s.timeout(60_000).emitWithAck('tree:join', { version: V, treeId })) as Ack<JoinResult>
+          latencies.push(performance.now() - t)
+          if (!res.ok) throw new Error(`join refused: ${res.error.code}`)
+          sockets.push(s)
+        })
+      )
+      done += batch
+    }
+    const seconds = (performance.now() - t0) / 1000
+    const held = await figures(server.url)
+    const peersSeen = (await (await fetch(`${server.url}/healthz`)).json()) as { peers: number }
+    latencies.sort((a, b) => a - b)
+    for (const s of sockets) s.disconnect()
+    client.destroy()
+    return [
+      `  peers held                  ${peersSeen.peers} (one tree, k = 4)`,
+      `  server heap per peer        ${kb((held.heap - idle.heap) / peers)}   (heap ${mb(idle.heap)} -> ${mb(held.heap)})`,
+      `  server RSS per peer         ${kb((held.rss - idle.rss) / peers)}   (RSS ${mb(idle.rss)} -> ${mb(held.rss)})`,
+      `  connect + join, 500 at once ${(peers / seconds).toFixed(0)} peers/s; join ack p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; server CPU ${(held.cpu - idle.cpu).toFixed(1)} s over ${seconds.toFixed(1)} s`
+    ]
+  } finally {
+    await stopServer(server)
+  }
+}
+
+async function signals(args: string[], label: string): Promise<string> {
+  const server = await startServer(args)
+  try {
+    const trees = await Promise.all(Array.from({ length: 10 }, () => createTree(server.url, 64)))
+    const senders: { s: Socket; treeId: string; to: string }[] = []
+    for (const tree of trees) {
+      for (let i = 0; i < 50; i++) {
+        const s = await open(server.url)
+        await s.timeout(60_000).emitWithAck('tree:join', { version: V, treeId: tree.treeId })
+        senders.push({ s, treeId: tree.treeId, to: tree.sourceId })
+      }
+    }
+    const data = { candidate: 'candidate:1 1 udp 2122260223 192.168.1.20 54400 typ host generation 0', sdpMid: '0', sdpMLineIndex: 0 }
+    const durationMs = 5_000
+    const before = await figures(server.url)
+    const relayed0 = await counter(server.url, 'munro_signals_relayed_total')
+    const shed0 = await counter(server.url, 'munro_signals_shed_total')
+    const end = performance.now() + durationMs
+    let refusedOther = 0
+    // Each sender keeps 16 signals in flight: a closed loop, so the offered load follows what the server answers.
+    await Promise.all(
+      senders.map(async ({ s, treeId, to }) => {
+        const lane = async () => {
+          while (performance.now() < end) {
+            const res = (await s.timeout(20_000).emitWithAck('signal', { treeId, to, data }).catch(() => null)) as Ack<object> | null
+            if (res && !res.ok && res.error.code !== 'ERR_OVERLOADED') refusedOther++
+            if (res && !res.ok && res.error.code === 'ERR_RATE_LIMITED') await new Promise((r) => setTimeout(r, 20))
+          }
+        }
+        await Promise.all(Array.from({ length: 16 }, lane))
+      })
+    )
+    const after = await figures(server.url)
+    const relayed = (await counter(server.url, 'munro_signals_relayed_total')) - relayed0
+    const shed = (await counter(server.url, 'munro_signals_shed_total')) - shed0
+    for (const { s } of senders) s.disconnect()
+    for (const t of trees) t.client.destroy()
+    const secs = durationMs / 1000
+    return `  ${label.padEnd(28)}${(relayed / secs).toFixed(0)} relayed/s, ${(shed / secs).toFixed(0)} shed/s, ${refusedOther} other refusals; server CPU ${(((after.cpu - before.cpu) / secs) * 100).toFixed(0)}%`
+  } finally {
+    await stopServer(server)
+  }
+}
+
+export async function runSignalingBench(): Promise<string> {
+  const peers = Number(process.env.BENCH_SIGNALING_PEERS ?? 8_000)
+  const lines = ['signaling (munro-signal in its own process; simulated socket.io clients in the bench process)']
+  lines.push(...(await holdAndJoin(peers)))
+  lines.push(await signals(['--rate', '1000000', '--max-signals', '1000000', '--max-lag', '1000000', '--max-queued-bytes', '100000000'], 'signals, limits lifted'))
+  lines.push(await signals([], 'signals, default limits'))
+  return lines.join('\n')
+}

@@ -1,0 +1,151 @@
+// Peer sessions: resume tickets and grace timers.
+//
+// A resume ticket is 32 bytes: an 8-byte nonce and 24 bytes of
+// HMAC-SHA256(secret, tree id, peer id, nonce). The store keeps the current
+// nonce of every peer it issued a ticket to, so a ticket is rotated on every
+// issue and an old or replayed one is refused. The MAC lets a server that has
+// lost its state (a restart with the same secret) still tell a genuine ticket
+// from an invented one, so peers keep their ids across a restart and the tree
+// can be rebuilt from what they hold (see TreeService.join).
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { ResumeTicket } from '../src/protocol/signaling.js'
+import { base64urlDecode, base64urlEncode } from '../src/crypto/bytes.js'
+
+/**
+ * current: the peer's latest ticket. stale: a genuine ticket this store has
+ * since rotated or revoked (a replay). unknown: genuine (the MAC holds) but
+ * never issued by this store: it predates a restart. forged: the MAC fails.
+ */
+export type TicketCheck = 'current' | 'stale' | 'unknown' | 'forged'
+
+export interface SessionStore {
+  /** A new ticket for the peer; every earlier one becomes stale. */
+  issue(treeId: string, peerId: string): Promise<ResumeTicket>
+  check(treeId: string, ticket: ResumeTicket): Promise<TicketCheck>
+  /** The peer left without a goodbye: its current ticket stays good for the TTL, and it should go back under `lastParent`. */
+  keep(treeId: string, peerId: string, lastParent: string | null): Promise<void>
+  lastParent(treeId: string, peerId: string): Promise<string | null>
+  /** The peer is gone for good (left, evicted, tree ended): its tickets are refused until the TTL passes. */
+  revoke(treeId: string, peerId: string): Promise<void>
+}
+
+const NONCE_BYTES = 8
+const MAC_BYTES = 24
+
+/** A peer that left: its ticket (null once revoked) stays known until the TTL passes. */
+interface DepartedRecord {
+  nonce: Uint8Array | null
+  lastParent: string | null
+  expiresAt: number
+}
+
+export class MemorySessionStore implements SessionStore {
+  /** `treeId/peerId` -> current nonce, for peers in a tree. */
+  private readonly present = new Map<string, Uint8Array>()
+  /** `treeId/peerId` -> record, oldest first, so the oldest go first when there are too many. */
+  private readonly departed = new Map<string, DepartedRecord>()
+
+  constructor(
+    private readonly secret: Uint8Array,
+    private readonly ttlMs: number,
+    private readonly maxDeparted: number,
+    private readonly now: () => number = Date.now
+  ) {
+    if (secret.length < 16) throw new RangeError('the session secret must be at least 16 bytes')
+  }
+
+  async issue(treeId: string, peerId: string): Promise<ResumeTicket> {
+    const key = `${treeId}/${peerId}`
+    const nonce = randomBytes(NONCE_BYTES)
+    this.departed.delete(key)
+    this.present.set(key, nonce)
+    const token = new Uint8Array(NONCE_BYTES + MAC_BYTES)
+    token.set(nonce)
+    token.set(this.mac(treeId, peerId, nonce), NONCE_BYTES)
+    return { peerId, token: base64urlEncode(token) }
+  }
+
+  async check(treeId: string, ticket: ResumeTicket): Promise<TicketCheck> {
+    const token = base64urlDecode(ticket.token)
+    const nonce = token.subarray(0, NONCE_BYTES)
+    if (token.length !== NONCE_BYTES + MAC_BYTES || !timingSafeEqual(token.subarray(NONCE_BYTES), this.mac(treeId, ticket.peerId, nonce))) return 'forged'
+    const key = `${treeId}/${ticket.peerId}`
+    const current = this.present.get(key) ?? this.departedRecord(key)?.nonce
+    if (current === undefined) return 'unknown'
+    return current !== null && timingSafeEqual(current, nonce) ? 'current' : 'stale'
+  }
+
+  async keep(treeId: string, peerId: string, lastParent: string | null): Promise<void> {
+    const key = `${treeId}/${peerId}`
+    const nonce = this.present.get(key)
+    if (!nonce) return
+    this.present.delete(key)
+    this.depart(key, { nonce, lastParent, expiresAt: this.now() + this.ttlMs })
+  }
+
+  async lastParent(treeId: string, peerId: string): Promise<string | null> {
+    return this.departedRecord(`${treeId}/${peerId}`)?.lastParent ?? null
+  }
+
+  async revoke(treeId: string, peerId: string): Promise<void> {
+    const key = `${treeId}/${peerId}`
+    this.present.delete(key)
+    this.depart(key, { nonce: null, lastParent: null, expiresAt: this.now() + this.ttlMs })
+  }
+
+  /** Records held, present and departed (for tests of boundedness). */
+  get size(): number {
+    return this.present.size + this.departed.size
+  }
+
+  private departedRecord(key: string): DepartedRecord | undefined {
+    const record = this.departed.get(key)
+    if (record && record.expiresAt <= this.now()) {
+      this.departed.delete(key)
+      return undefined
+    }
+    return record
+  }
+
+  private depart(key: string, record: DepartedRecord): void {
+    this.departed.delete(key)
+    this.departed.set(key, record)
+    for (const k of this.departed.keys()) {
+      if (this.departed.size <= this.maxDeparted) break
+      this.departed.delete(k)
+    }
+  }
+
+  private mac(treeId: string, peerId: string, nonce: Uint8Array): Uint8Array {
+    return createHmac('sha256', this.secret).update(`munro-resume\n${treeId}\n${peerId}\n`).update(nonce).digest().subarray(0, MAC_BYTES)
+  }
+}
+
+/** One-shot timers by key (source grace, detach grace, recovery windows): local to a process by nature. */
+export class GraceTimers {
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
+
+  start(key: string, ms: number, fire: () => void): void {
+    this.cancel(key)
+    const timer = setTimeout(() => {
+      this.timers.delete(key)
+      fire()
+    }, ms)
+    timer.unref?.()
+    this.timers.set(key, timer)
+  }
+
+  /** Stops the timer; true if one was running. */
+  cancel(key: string): boolean {
+    const timer = this.timers.get(key)
+    if (!timer) return false
+    clearTimeout(timer)
+    this.timers.delete(key)
+    return true
+  }
+
+  destroy(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer)
+    this.timers.clear()
+  }
+}
