@@ -6,16 +6,18 @@
 // - at most one new connection per OFFER_INTERVAL_MS: a later offer waits for
 //   its turn, and an offer overtaken by a newer one while waiting is dropped
 //   (counted);
-// - a new session resumes no earlier than what the last one already served,
-//   less what an honest child can have lost: the bytes still in our send
-//   buffer when it ended, plus REWIND_ALLOWANCE_BYTES it may have received
-//   but not yet verified (a child drops a closed parent's queued frames).
+// - a new session resumes where the last one stopped, less what it still
+//   had in our send buffer (free: an honest child may have lost it in the
+//   close); anything further back is paid from a rewind budget that refills
+//   slowly (REWIND_BUDGET). An honest child that dropped frames it had not
+//   verified yet gets them again; one that asks for the window on every
+//   reconnect runs dry and gets only what is new.
 // Pure bookkeeping over bounded maps; the caller owns timers and links.
 import type { StreamBuffer } from './stream-buffer.js'
 
 export const OFFER_INTERVAL_MS = 1_000
-/** 32 frames of 16 KiB: as far as a child's verification runs ahead of what it has stored. */
-export const REWIND_ALLOWANCE_BYTES = 512 * 1024
+/** Bytes a child may make us re-send beyond what was in flight: refills at `bytesPerSecond`, up to `maxBytes`. */
+export const REWIND_BUDGET = { bytesPerSecond: 128 * 1024, maxBytes: 4 * 1024 * 1024 }
 /** Child ids remembered; the oldest is forgotten first. */
 const MAX_REMEMBERED = 256
 
@@ -26,6 +28,9 @@ interface Served {
   next: number
   /** Bytes it had handed the link that may not have arrived. */
   unconfirmedBytes: number
+  /** Rewind budget left, in bytes, as of `at` (ms). */
+  budget: number
+  at: number
 }
 
 export class ChildAdmission {
@@ -43,25 +48,40 @@ export class ChildAdmission {
     remember(this.lastOfferAt, childId, now)
   }
 
-  /** A session with `childId` ended. */
-  sessionEnded(childId: string, served: Served): void {
-    remember(this.served, childId, served)
+  /** A session with `childId` ended at `now`. */
+  sessionEnded(childId: string, ended: { epoch: number; next: number; unconfirmedBytes: number }, now: number): void {
+    const previous = this.served.get(childId)
+    remember(this.served, childId, { ...ended, budget: previous ? budgetAt(previous, now) : REWIND_BUDGET.maxBytes, at: now })
   }
 
-  /** The earliest index a new session with `childId` may resume from, if an earlier one served it. */
-  resumeFloor(childId: string, buffer: StreamBuffer): number | undefined {
+  /**
+   * The earliest index a new session with `childId` may resume from when it
+   * asks for `requested`, if an earlier session served it; what is re-sent
+   * beyond the in-flight bytes is taken from its budget.
+   */
+  resumeFloor(childId: string, requested: number, buffer: StreamBuffer, now: number): number | undefined {
     const served = this.served.get(childId)
     if (!served || served.epoch !== buffer.epoch) return undefined
+    const budget = budgetAt(served, now)
     let floor = served.next
-    let lost = 0
-    while (lost < served.unconfirmedBytes + REWIND_ALLOWANCE_BYTES) {
-      const chunk = buffer.getChunk(floor - 1)
-      if (!chunk) break
-      lost += chunk.frame.byteLength
+    let free = served.unconfirmedBytes
+    let spent = 0
+    while (floor > requested) {
+      const size = buffer.getChunk(floor - 1)?.frame.byteLength
+      if (size === undefined) break
+      if (free >= size) free -= size
+      else if (spent + size <= budget) spent += size
+      else break
       floor--
     }
+    served.budget = budget - spent
+    served.at = now
     return floor
   }
+}
+
+function budgetAt(served: Served, now: number): number {
+  return Math.min(REWIND_BUDGET.maxBytes, served.budget + ((now - served.at) / 1000) * REWIND_BUDGET.bytesPerSecond)
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {

@@ -99,11 +99,11 @@ export class ChildLinks {
     const session = new ChildSession(childId, this.options.createLink(childId), buffer, {
       treeKey,
       keepaliveMs,
-      resumeFloor: () => this.admission.resumeFloor(childId, buffer),
+      resumeFloor: (requested) => this.admission.resumeFloor(childId, requested, buffer, Date.now()),
       onClose: (s) => {
         this.options.onClosed(s.link.bytesReceived, s.link.bytesSent)
         const next = s.nextIndex
-        if (next !== undefined) this.admission.sessionEnded(childId, { epoch: buffer.epoch, next, unconfirmedBytes: s.unconfirmedBytes })
+        if (next !== undefined) this.admission.sessionEnded(childId, { epoch: buffer.epoch, next, unconfirmedBytes: s.unconfirmedBytes }, Date.now())
         if (this.sessions.get(childId) === s) this.sessions.delete(childId)
       },
       onLagged: () => this.options.onLagged()

@@ -20,11 +20,11 @@ export interface ChildSessionOptions {
   /** A child fell out of the buffer window and skipped ahead. */
   onLagged?: (session: ChildSession, skippedChunks: number) => void
   /**
-   * The lowest index this child may resume from: what an earlier session
-   * already served it, less what may have been lost in flight. A reconnecting
-   * child cannot make us send the window again.
+   * The lowest index this child may resume from when it asks for `requested`
+   * (see ChildAdmission): a reconnecting child cannot make us send the window
+   * again and again.
    */
-  resumeFloor?: () => number | undefined
+  resumeFloor?: (requested: number) => number | undefined
 }
 
 export class ChildSession {
@@ -191,9 +191,9 @@ export class ChildSession {
     } else if (resume.epoch !== 0 && this.buffer.epoch !== -1 && resume.epoch !== this.buffer.epoch) {
       // The child followed another source session (0: it does not know): this one is new to it, from its start.
       if (this.buffer.isEmpty) this.waitingForData = true
-      else this.setCursor(Math.max(this.buffer.firstIndex, this.options.resumeFloor?.() ?? -Infinity))
+      else this.setCursor(Math.max(this.buffer.firstIndex, this.options.resumeFloor?.(this.buffer.firstIndex) ?? -Infinity))
     } else {
-      const floor = this.options.resumeFloor?.() ?? -Infinity
+      const floor = this.options.resumeFloor?.(resume.index) ?? -Infinity
       this.setCursor(this.buffer.isEmpty ? resume.index : Math.max(resume.index, floor, this.buffer.firstIndex))
     }
     this.pump()

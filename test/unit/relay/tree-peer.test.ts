@@ -3,7 +3,7 @@
 // withholding or frozen parent is handled, that links outlive a signaling
 // outage, and that a child cannot make us re-serve the window by reconnecting.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { OFFER_INTERVAL_MS, REWIND_ALLOWANCE_BYTES } from '../../../src/relay/child-admission.js'
+import { OFFER_INTERVAL_MS, REWIND_BUDGET } from '../../../src/relay/child-admission.js'
 import { FLAP_LIMIT } from '../../../src/relay/parent-health.js'
 import { TALKING_GRACE } from '../../../src/relay/parent-session.js'
 import { TreePeer } from '../../../src/relay/tree-peer.js'
@@ -221,12 +221,13 @@ describe('TreePeer: a child that reconnects in a loop', () => {
     expect(links.made[0]!.state).toBe('closed')
   })
 
-  it('resumes a reconnecting child from what it was already served, not from where it asks', () => {
+  it('resumes a reconnecting child from what it was already served, re-sending what was in flight and, beyond that, only what its rewind budget allows', () => {
     start(null, ['C'])
     peer.buffer.reset(0)
-    // Chunks of 64 KiB (a size the test picks so few chunks fill the rewind allowance).
+    // Chunks of 64 KiB, so that the window (100 chunks) is more than a full rewind budget.
     const size = 64 * 1024
-    const rewound = REWIND_ALLOWANCE_BYTES / size
+    const budgetChunks = REWIND_BUDGET.maxBytes / size
+    const refillChunks = Math.floor((REWIND_BUDGET.bytesPerSecond * OFFER_INTERVAL_MS) / 1000 / size)
     for (let i = 0; i < 100; i++) {
       peer.buffer.addMunro({ epoch: 0, start: i, count: 1, timestamp: Date.now(), frame: new Uint8Array([0xa0, i]) } as never)
       peer.buffer.add({ index: i, munroStart: i, messageStart: true, messageEnd: true, startPoint: i % 10 === 0, init: false, frame: new Uint8Array(size).fill(i), receivedAt: Date.now() } as never)
@@ -248,16 +249,15 @@ describe('TreePeer: a child that reconnects in a loop', () => {
     const second = linkTo('C')
     second.open()
     second.receive(handshake(0))
-    // It gets what was in flight plus the rewind allowance (what it may have received but not verified), no more.
-    const expected = Array.from({ length: 3 + rewound }, (_, k) => 100 - 3 - rewound + k)
-    expect(chunksSent(second)).toEqual(expected)
-    // Claiming another source session does not reopen the window either.
+    // What was in flight comes again for free; further back, its budget (4 MiB) pays, and no further.
+    expect(chunksSent(second)).toEqual(Array.from({ length: 3 + budgetChunks }, (_, k) => 100 - 3 - budgetChunks + k))
+    // Claiming another source session does not reopen the window either: the budget is spent, one second refills little.
     second.close()
     vi.advanceTimersByTime(OFFER_INTERVAL_MS)
     offer('C', 2)
     const third = linkTo('C')
     third.open()
     third.receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 0, epoch: 5 } }))
-    expect(chunksSent(third).length).toBeLessThanOrEqual(rewound)
+    expect(chunksSent(third).length).toBeLessThanOrEqual(refillChunks + 1)
   })
 })
