@@ -2,7 +2,7 @@
 // async methods only wrap synchronous calls, so a thrown RegistryError comes
 // back as a rejected promise, as it would from a remote registry.
 import { PeerTree } from './peer-tree.js'
-import { RegistryError, type ChangeSet, type NodeView, type TreeOptions, type TreeRegistry } from './tree-registry.js'
+import { RegistryError, type ChangeSet, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from './tree-registry.js'
 
 export interface MemoryTreeRegistryOptions {
   /** Most peers per tree, the source included; place() rejects with ERR_TREE_FULL beyond. Default: no limit. */
@@ -30,6 +30,11 @@ export class MemoryTreeRegistry implements TreeRegistry {
 
   async hasTree(treeId: string): Promise<boolean> {
     return this.trees.has(treeId)
+  }
+
+  async info(treeId: string): Promise<TreeInfo | undefined> {
+    const tree = this.trees.get(treeId)
+    return tree && { sourceId: tree.sourceId, k: tree.k, k1: tree.k1 }
   }
 
   /** Returns the peers that were in the tree, the source first; [] if there was no such tree. */

@@ -8,6 +8,11 @@ export interface TreeOptions {
   k1: number
 }
 
+/** What a server needs to know of a tree it did not create (another process may have). */
+export interface TreeInfo extends TreeOptions {
+  sourceId: string
+}
+
 export interface NodeView {
   peerId: string
   parent: string | null
@@ -37,8 +42,10 @@ export interface TreeRegistry {
   /** Creates a tree whose root is `sourceId`. Throws RegistryError TREE_EXISTS. */
   createTree(treeId: string, sourceId: string, options: TreeOptions): Promise<void>
   hasTree(treeId: string): Promise<boolean>
+  /** The tree's source and fan-outs, or undefined if there is no such tree. */
+  info(treeId: string): Promise<TreeInfo | undefined>
   /** Removes a tree and all of its peers. Returns the peers that were in it (the source first); [] if there was no such tree. */
-  deleteTree(treeId: string): Promise<string[]>
+  deleteTree(treeId: string, reason?: string): Promise<string[]>
   /**
    * Attaches a new peer breadth-first (under the shallowest present peer with
    * a free slot), preferring `preferredParent` if it is in the tree, present
