@@ -61,7 +61,14 @@ export class ConnectionGuard {
     if (this.dropped) return
     this.dropped = true
     this.metrics.disconnected.inc({ code })
-    // Not from inside engine.io's own emit: close once the current packet is handled.
-    setImmediate(() => this.socket.disconnect(true))
+    // Not from inside engine.io's own emit: close once the current packet is handled. A plain
+    // disconnect would wait for the write buffer to drain, which a client that does not read
+    // never lets happen: discard what is queued and cut the TCP connection.
+    setImmediate(() => {
+      const conn = this.socket.conn as unknown as { close(discard: boolean): void; transport: { socket?: { terminate?(): void } } }
+      conn.transport.socket?.terminate?.()
+      conn.close(true)
+      this.socket.disconnect(true)
+    })
   }
 }

@@ -93,6 +93,7 @@ export class SignalingHandlers {
 
   private shed(ack: unknown): void {
     this.metrics.shed.inc()
+    this.metrics.rejected.inc({ code: SignalingErrorCode.OVERLOADED })
     if (typeof ack === 'function') ack({ ok: false, error: { code: SignalingErrorCode.OVERLOADED, message: 'the server is shedding signals; retry shortly' } })
   }
 

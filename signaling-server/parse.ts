@@ -13,7 +13,7 @@ export function parsePayload<S extends v.GenericSchema>(schema: S, payload: unkn
     const version = (payload as { version: unknown }).version
     if (version !== SIGNALING_PROTOCOL_VERSION) {
       // Never String(version): a hostile object's toString could be anything.
-      const shown = typeof version === 'number' ? String(version) : `a ${version === null ? 'null' : typeof version}`
+      const shown = typeof version === 'number' ? String(version) : `of type ${version === null ? 'null' : typeof version}`
       throw new SignalingError(SignalingErrorCode.UNSUPPORTED_VERSION, `protocol version ${shown} is not supported; this server speaks ${SIGNALING_PROTOCOL_VERSION}`)
     }
   }

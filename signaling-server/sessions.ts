@@ -144,10 +144,6 @@ export class GraceTimers {
     return true
   }
 
-  has(key: string): boolean {
-    return this.timers.has(key)
-  }
-
   destroy(): void {
     for (const timer of this.timers.values()) clearTimeout(timer)
     this.timers.clear()

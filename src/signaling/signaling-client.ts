@@ -93,6 +93,8 @@ interface Membership {
 export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   readonly socket: SignalingSocket
   private readonly ownsSocket: boolean
+  private readonly reconnectDelayMs: number
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
   private readonly memberships = new Map<string, Membership>()
   /** Trees with a create/join in flight: placements pushed before the ack are kept, not dropped. */
   private readonly joining = new Set<string>()
@@ -111,6 +113,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     super()
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
     this.rejoinRetryMs = options.rejoinRetryMs ?? 30_000
+    this.reconnectDelayMs = options.reconnectionDelayMs ?? 500
     if (typeof urlOrSocket === 'string') {
       this.socket = connectSocket(urlOrSocket, {
         transports: ['websocket'],
@@ -190,6 +193,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.memberships.clear()
     this.latest.clear()
     this.hints.clear()
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     if (this.ownsSocket) this.socket.disconnect()
     this.removeAllListeners()
   }
@@ -302,8 +306,9 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         const e = err as SignalingClientError
         // After a restart the source (or this peer's parent) may simply not be back yet: keep trying for a while (the data plane still flows).
         const pending = (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted) || e.code === SignalingErrorCode.PARENT_PENDING
-        if (pending && Date.now() + delay < give) {
-          await new Promise((r) => setTimeout(r, delay))
+        if (pending && Date.now() < give) {
+          // The last wait ends at the deadline, for one final try there.
+          await new Promise((r) => setTimeout(r, Math.min(delay, give - Date.now())))
           continue
         }
         if (e.code === SignalingErrorCode.TREE_NOT_FOUND) {
@@ -338,6 +343,14 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private readonly onDisconnect = (reason: string): void => {
     this.emit('disconnect', reason)
+    // socket.io-client does not reconnect by itself when the server closed the connection
+    // (a graceful shutdown before a restart, say): reconnect as after a network drop.
+    if (reason === 'io server disconnect' && this.ownsSocket && !this.destroyed) {
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null
+        if (!this.destroyed) this.socket.connect()
+      }, this.reconnectDelayMs * (0.5 + Math.random()))
+    }
     if (this.destroyed || this.lost || this.memberships.size === 0) return
     this.lost = true
     this.emit('signaling-lost')

@@ -178,6 +178,32 @@ describe('trees and source authentication', () => {
     expect(late.placementOf(treeId)).toBeUndefined()
   })
 
+  it('after a server restart, keeps retrying a tree the source has not re-created, for a bounded time, then ends', async () => {
+    await boot()
+    const { treeId, client: source } = await sourceWithTree()
+    const port = Number(new URL(server.url).port)
+    const viewer = new SignalingClient(server.url, { reconnectionDelayMs: 50, reconnectionDelayMaxMs: 100, rejoinRetryMs: 1_500 })
+    cleanups.push(() => viewer.destroy())
+    await connected(viewer)
+    await viewer.joinTree(treeId)
+    const lost = nextEvent(viewer, 'signaling-lost')
+    // The source dies with the server; a graceful close sends 'io server disconnect', after which the client reconnects by itself.
+    source.destroy()
+    const t0 = Date.now()
+    await server.close()
+    await lost
+    // A new process on the same address that knows nothing of the tree (its source never comes back).
+    const { createSignalingServer } = await import('../../signaling-server/index.js')
+    const restarted = createSignalingServer()
+    await restarted.listen(port, '127.0.0.1')
+    cleanups.push(() => restarted.close())
+    const ended = await nextEvent<TreeEnded>(viewer, 'tree-ended', 10_000)
+    expect(ended).toEqual({ treeId, reason: 'source-gone' })
+    // It retried for rejoinRetryMs (1.5 s) rather than ending at the first ERR_TREE_NOT_FOUND, and no longer.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_500)
+    expect(Date.now() - t0).toBeLessThan(5_000)
+  })
+
   it('ends the tree at once when the source leaves on purpose', async () => {
     await boot()
     const { client: source, treeId } = await sourceWithTree()
