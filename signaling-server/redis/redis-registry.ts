@@ -31,6 +31,8 @@ export interface RedisTreeRegistryOptions {
   maxPeersPerTree?: number
   /** How long an ended tree's log stays readable. */
   lingerMs?: number
+  /** Told when this process starts holding a peer of a tree (leases record it, for expiry if the process dies). */
+  onHold?: (treeId: string) => void
 }
 
 export interface RedisRegistryEvents {
@@ -78,6 +80,7 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
     await this.serial.run(treeId, async () => {
       if (!(await this.log.create(treeId, epoch, JSON.stringify(op)))) throw new RegistryError('ERR_TREE_EXISTS', `tree ${treeId} already exists`)
       this.replicas.set(treeId, replica)
+      this.o.onHold?.(treeId)
     })
   }
 
@@ -247,7 +250,9 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
 
   private applyOwn(treeId: string, replica: TreeReplica, op: TreeOp): OpResult {
     try {
-      return replica.apply(op)
+      const result = replica.apply(op)
+      if (op.t === 'place' || (op.t === 'away' && replica.holder(op.p) === this.o.processId)) this.o.onHold?.(treeId)
+      return result
     } finally {
       if (replica.ended) this.drop(treeId, replica)
     }
