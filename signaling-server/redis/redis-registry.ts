@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis'
 import type { ReportFacts, ReportPolicy, ReportPolicyLimits, ReportVerdict } from '../report-policy.js'
 import { KeyedSerialQueue } from '../serial.js'
 import type { PeerTree } from '../registry/peer-tree.js'
-import { RegistryError, type ChangeSet, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from '../registry/tree-registry.js'
+import { RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from '../registry/tree-registry.js'
 import { TreeLog } from './tree-log.js'
 import { TreeReplica, type OpResult, type TreeOp } from './tree-replica.js'
 
@@ -105,8 +105,8 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
     }
   }
 
-  place(treeId: string, peerId: string, preferredParent?: string): Promise<ChangeSet> {
-    return this.commit(treeId, { t: 'place', p: peerId, pref: preferredParent, by: this.o.processId }) as Promise<ChangeSet>
+  place(treeId: string, peerId: string, preferredParent?: string, info?: JoinInfo): Promise<ChangeSet> {
+    return this.commit(treeId, { t: 'place', p: peerId, pref: preferredParent, u: info?.uploadKbps, by: this.o.processId }) as Promise<ChangeSet>
   }
 
   remove(treeId: string, peerId: string): Promise<ChangeSet> {

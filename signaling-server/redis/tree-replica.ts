@@ -13,7 +13,8 @@ export type TreeOp = { id: string; at: number } & (
   | { t: 'create'; src: string; k: number; k1: number; max?: number; by: string }
   /** A fresh log re-seeded from a replica after Redis lost its data: the tree's shape, breadth-first. */
   | { t: 'seed'; src: string; k: number; k1: number; max?: number; base: number; nodes: [id: string, parent: string | null, away: boolean, holder: string][] }
-  | { t: 'place'; p: string; pref?: string; by: string }
+  /** `u`: the upload capacity the peer reported (kbit/s), an input of the placement policy. */
+  | { t: 'place'; p: string; pref?: string; u?: number; by: string }
   | { t: 'remove'; p: string }
   | { t: 'report'; r: string; a: string }
   | { t: 'move'; p: string; to: string }
@@ -112,7 +113,7 @@ export class TreeReplica {
       case 'seed':
         throw new RegistryError('ERR_TREE_EXISTS', 'the tree already exists')
       case 'place': {
-        const changes = this.tree.place(op.p, op.pref)
+        const changes = this.tree.place(op.p, op.pref, op.u === undefined ? undefined : { uploadKbps: op.u })
         this.holders.set(op.p, op.by)
         return changes
       }
