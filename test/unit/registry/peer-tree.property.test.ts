@@ -167,6 +167,7 @@ describe('PeerTree under random churn', () => {
     // The sequences must reach trees big enough to be interesting.
     expect(stats.maxSize).toBeGreaterThan(40)
     expect(stats.maxHeight).toBeGreaterThan(10)
+    // 2 000 sequences with an O(n) check after every step: 20 s on a quiet machine, three times that when it is shared.
   }, 180_000)
 
   it('places joins in exact breadth-first order when nobody leaves', () => {
