@@ -49,6 +49,8 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
   private readonly following = new Set<string>()
   private readonly o: RedisTreeRegistryOptions
   private destroyed = false
+  /** Appends that lost the race to another process's and were retried on the newer state. */
+  retries = 0
 
   constructor(options: RedisTreeRegistryOptions) {
     super()
@@ -238,6 +240,7 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
           replica = outcome.current ? await this.load(treeId) : undefined
           continue
         }
+        this.retries++
         for (const entry of outcome.missed) {
           const missed = JSON.parse(entry) as TreeOp
           // A retried append whose first attempt did land (its reply was lost): that entry is ours.

@@ -139,6 +139,9 @@ describe('RedisTreeRegistry (two processes, one real Redis)', () => {
       ...ids.slice(0, 150).map((id, i) => procs[i % 3]!.place('race', `q${i}`))
     ])
     for (const p of procs) await p.refresh('race')
+    // The race was real: appends lost to another process's and were decided again on the newer state.
+    expect(procs.reduce((n, p) => n + p.retries, 0)).toBeGreaterThan(50)
+    console.log(`racing registries: ${procs.map((p) => p.retries).join(' + ')} retried appends`)
     const expected = ['S', ...ids.slice(150), ...ids.slice(0, 150).map((_, i) => `q${i}`)].sort()
     for (const p of procs) {
       const tree = p.peerTree('race')!
