@@ -164,6 +164,44 @@ async function holdAndJoin(peers: number, processes = 1, redis?: RedisProcess): 
   }
 }
 
+/** 1,000 trees of a few peers each: joins spread over the processes, every tree ordered on its own. */
+async function smallTrees(processes: number, redis: RedisProcess | undefined, trees = 1_000, perTree = 4): Promise<string> {
+  const servers = await startServers(processes, ['--rate', '1000000', ...(redis ? ['--redis', redis.url] : [])])
+  try {
+    const sources: Awaited<ReturnType<typeof createTree>>[] = []
+    for (let i = 0; i < trees; i += 100) sources.push(...(await Promise.all(Array.from({ length: Math.min(100, trees - i) }, (_, j) => createTree(servers[(i + j) % servers.length]!.url)))))
+    const before = await figuresAll(servers)
+    const redis0 = await redisCpu(redis)
+    const latencies: number[] = []
+    const sockets: Socket[] = []
+    const t0 = performance.now()
+    let next = 0
+    // 500 in flight, each a new connection joining the next tree, round-robin over the processes.
+    const jobs = Array.from({ length: trees * perTree }, (_, i) => sources[i % trees]!.treeId)
+    const lane = async () => {
+      for (let job = next++; job < jobs.length; job = next++) {
+        const s = await open(servers[job % servers.length]!.url)
+        const t = performance.now()
+        const res = (await s.timeout(60_000).emitWithAck('tree:join', { version: V, treeId: jobs[job]! })) as Ack<JoinResult>
+        latencies.push(performance.now() - t)
+        if (!res.ok) throw new Error(`join refused: ${res.error.code}`)
+        sockets.push(s)
+      }
+    }
+    await Promise.all(Array.from({ length: 500 }, lane))
+    const seconds = (performance.now() - t0) / 1000
+    const after = await figuresAll(servers)
+    const redisUsed = (await redisCpu(redis)) - redis0
+    latencies.sort((a, b) => a - b)
+    for (const s of sockets) s.disconnect()
+    for (const t of sources) t.client.destroy()
+    const label = `${trees} small trees, ${processes} proc${redis ? ', Redis' : ''}`
+    return `  ${label.padEnd(34)}${(jobs.length / seconds).toFixed(0)} joins/s (${jobs.length}); p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; server CPU ${(after.cpu - before.cpu).toFixed(1)} s over ${seconds.toFixed(1)} s${redis ? `, Redis CPU ${redisUsed.toFixed(1)} s` : ''}`
+  } finally {
+    for (const s of servers) await stopServer(s)
+  }
+}
+
 async function signals(args: string[], label: string, processes = 1, redis?: RedisProcess): Promise<string> {
   const servers = await startServers(processes, [...args, ...(redis ? ['--redis', redis.url] : [])])
   const server = servers[0]!
@@ -223,11 +261,13 @@ export async function runSignalingBench(): Promise<string> {
   lines.push(`scale-out: in-memory vs --redis, ${redisPeers} peers`)
   lines.push(...(await holdAndJoin(redisPeers)))
   lines.push(await signals(lifted, 'signals, in-memory'))
+  lines.push(await smallTrees(1, undefined))
   const redis = await startRedis()
   try {
     for (const processes of [1, 2]) {
       lines.push(...(await holdAndJoin(redisPeers, processes, redis)))
       lines.push(await signals(lifted, `signals, Redis, ${processes} proc`, processes, redis))
+      lines.push(await smallTrees(processes, redis))
     }
   } finally {
     await redis.stop()
