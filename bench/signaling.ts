@@ -11,14 +11,21 @@
 //                     once with limits lifted (capacity) and once with the
 //                     defaults (what is relayed and what is shed)
 //
+// Then the same peers and signals with `--redis` (a redis-server child on a
+// loopback port): one process, and two processes with the clients spread
+// over both (every other signal crosses processes). Figures of several
+// processes are summed; CPU is the servers' own (Redis's shown apart).
+//
 // BENCH_SIGNALING_PEERS sets N (default 8,000; each peer is a file descriptor
-// on both sides: raise `ulimit -n` for more).
+// on both sides: raise `ulimit -n` for more); BENCH_SIGNALING_REDIS_PEERS the
+// N of the Redis runs (default 4,000).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { io as connect, type Socket } from 'socket.io-client'
 import { generateKeyPair } from '../src/crypto/keys.js'
 import { SignalingClient } from '../src/signaling/signaling-client.js'
 import { SIGNALING_PROTOCOL_VERSION as V, type Ack, type JoinResult } from '../src/protocol/signaling.js'
+import { startRedis, type RedisProcess } from '../test/helpers/redis-server.js'
 
 const MAIN = "import('./signaling-server/cli.ts').then((m) => m.main([process.argv[0], 'munro-signal', ...process.argv.slice(1)]))"
 
@@ -64,6 +71,36 @@ async function counter(url: string, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
 }
 
+/** Summed over every server process. */
+async function figuresAll(servers: Server[]): Promise<ProcessFigures> {
+  const all = await Promise.all(servers.map((s) => figures(s.url)))
+  return all.reduce((a, b) => ({ rss: a.rss + b.rss, heap: a.heap + b.heap, cpu: a.cpu + b.cpu }))
+}
+
+async function counterAll(servers: Server[], name: string): Promise<number> {
+  return (await Promise.all(servers.map((s) => counter(s.url, name)))).reduce((a, b) => a + b, 0)
+}
+
+async function startServers(n: number, args: string[]): Promise<Server[]> {
+  const servers: Server[] = []
+  for (let i = 0; i < n; i++) servers.push(await startServer(args))
+  return servers
+}
+
+/** CPU seconds Redis has used (its own INFO), to show beside the servers'. */
+async function redisCpu(redis: RedisProcess | undefined): Promise<number> {
+  if (!redis) return 0
+  const { Redis } = await import('ioredis')
+  const client = new Redis(redis.url)
+  try {
+    const info = await client.info('cpu')
+    const read = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0)
+    return read('used_cpu_sys') + read('used_cpu_user')
+  } finally {
+    client.disconnect()
+  }
+}
+
 function open(url: string): Promise<Socket> {
   const s = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true })
   return new Promise((resolve, reject) => {
@@ -83,12 +120,15 @@ const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
-async function holdAndJoin(peers: number): Promise<string[]> {
+async function holdAndJoin(peers: number, processes = 1, redis?: RedisProcess): Promise<string[]> {
   // Limits lifted that would refuse a benchmark's burst from one address, nothing else.
-  const server = await startServer(['--rate', '1000000'])
+  const servers = await startServers(processes, ['--rate', '1000000', ...(redis ? ['--redis', redis.url] : [])])
+  const server = servers[0]!
+  let next = 0
   try {
     const { client, treeId } = await createTree(server.url)
-    const idle = await figures(server.url)
+    const idle = await figuresAll(servers)
+    const redis0 = await redisCpu(redis)
     const sockets: Socket[] = []
     const latencies: number[] = []
     const t0 = performance.now()
@@ -96,7 +136,7 @@ async function holdAndJoin(peers: number): Promise<string[]> {
       const batch = Math.min(500, peers - done)
       await Promise.all(
         Array.from({ length: batch }, async () => {
-          const s = await open(server.url)
+          const s = await open(servers[next++ % servers.length]!.url)
           const t = performance.now()
           const res = (await s.timeout(60_000).emitWithAck('tree:join', { version: V, treeId })) as Ack<JoinResult>
           latencies.push(performance.now() - t)
@@ -107,39 +147,81 @@ async function holdAndJoin(peers: number): Promise<string[]> {
       done += batch
     }
     const seconds = (performance.now() - t0) / 1000
-    const held = await figures(server.url)
-    const peersSeen = (await (await fetch(`${server.url}/healthz`)).json()) as { peers: number }
+    const held = await figuresAll(servers)
+    const redisUsed = (await redisCpu(redis)) - redis0
+    const peersSeen = { peers: await (await fetch(`${server.url}/trees/${treeId}`)).json().then((t: { size: number }) => t.size - 1) }
     latencies.sort((a, b) => a - b)
     for (const s of sockets) s.disconnect()
     client.destroy()
     return [
-      `  peers held                  ${peersSeen.peers} (one tree, k = 4)`,
+      `  peers held                  ${peersSeen.peers} (one tree, k = 4, ${processes} process${processes > 1 ? 'es' : ''}${redis ? ' on Redis' : ''})`,
       `  server heap per peer        ${kb((held.heap - idle.heap) / peers)}   (heap ${mb(idle.heap)} -> ${mb(held.heap)})`,
       `  server RSS per peer         ${kb((held.rss - idle.rss) / peers)}   (RSS ${mb(idle.rss)} -> ${mb(held.rss)})`,
-      `  connect + join, 500 at once ${(peers / seconds).toFixed(0)} peers/s; join ack p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; server CPU ${(held.cpu - idle.cpu).toFixed(1)} s over ${seconds.toFixed(1)} s`
+      `  connect + join, 500 at once ${(peers / seconds).toFixed(0)} peers/s; join ack p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; server CPU ${(held.cpu - idle.cpu).toFixed(1)} s over ${seconds.toFixed(1)} s${redis ? `, Redis CPU ${redisUsed.toFixed(1)} s` : ''}`
     ]
   } finally {
-    await stopServer(server)
+    for (const s of servers) await stopServer(s)
   }
 }
 
-async function signals(args: string[], label: string): Promise<string> {
-  const server = await startServer(args)
+/** 1,000 trees of a few peers each: joins spread over the processes, every tree ordered on its own. */
+async function smallTrees(processes: number, redis: RedisProcess | undefined, trees = 1_000, perTree = 4): Promise<string> {
+  const servers = await startServers(processes, ['--rate', '1000000', ...(redis ? ['--redis', redis.url] : [])])
+  try {
+    const sources: Awaited<ReturnType<typeof createTree>>[] = []
+    for (let i = 0; i < trees; i += 100) sources.push(...(await Promise.all(Array.from({ length: Math.min(100, trees - i) }, (_, j) => createTree(servers[(i + j) % servers.length]!.url)))))
+    const before = await figuresAll(servers)
+    const redis0 = await redisCpu(redis)
+    const latencies: number[] = []
+    const sockets: Socket[] = []
+    const t0 = performance.now()
+    let next = 0
+    // 500 in flight, each a new connection joining the next tree, round-robin over the processes.
+    const jobs = Array.from({ length: trees * perTree }, (_, i) => sources[i % trees]!.treeId)
+    const lane = async () => {
+      for (let job = next++; job < jobs.length; job = next++) {
+        const s = await open(servers[job % servers.length]!.url)
+        const t = performance.now()
+        const res = (await s.timeout(60_000).emitWithAck('tree:join', { version: V, treeId: jobs[job]! })) as Ack<JoinResult>
+        latencies.push(performance.now() - t)
+        if (!res.ok) throw new Error(`join refused: ${res.error.code}`)
+        sockets.push(s)
+      }
+    }
+    await Promise.all(Array.from({ length: 500 }, lane))
+    const seconds = (performance.now() - t0) / 1000
+    const after = await figuresAll(servers)
+    const redisUsed = (await redisCpu(redis)) - redis0
+    latencies.sort((a, b) => a - b)
+    for (const s of sockets) s.disconnect()
+    for (const t of sources) t.client.destroy()
+    const label = `${trees} small trees, ${processes} proc${redis ? ', Redis' : ''}`
+    return `  ${label.padEnd(34)}${(jobs.length / seconds).toFixed(0)} joins/s (${jobs.length}); p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; server CPU ${(after.cpu - before.cpu).toFixed(1)} s over ${seconds.toFixed(1)} s${redis ? `, Redis CPU ${redisUsed.toFixed(1)} s` : ''}`
+  } finally {
+    for (const s of servers) await stopServer(s)
+  }
+}
+
+async function signals(args: string[], label: string, processes = 1, redis?: RedisProcess): Promise<string> {
+  const servers = await startServers(processes, [...args, ...(redis ? ['--redis', redis.url] : [])])
+  const server = servers[0]!
   try {
     const trees = await Promise.all(Array.from({ length: 10 }, () => createTree(server.url, 64)))
     const senders: { s: Socket; treeId: string; to: string }[] = []
     for (const tree of trees) {
       for (let i = 0; i < 50; i++) {
-        const s = await open(server.url)
+        // With two processes, every other sender is on the one its source is not on.
+        const s = await open(servers[(i + 1) % servers.length]!.url)
         await s.timeout(60_000).emitWithAck('tree:join', { version: V, treeId: tree.treeId })
         senders.push({ s, treeId: tree.treeId, to: tree.sourceId })
       }
     }
     const data = { candidate: 'candidate:1 1 udp 2122260223 192.168.1.20 54400 typ host generation 0', sdpMid: '0', sdpMLineIndex: 0 }
     const durationMs = 5_000
-    const before = await figures(server.url)
-    const relayed0 = await counter(server.url, 'munro_signals_relayed_total')
-    const shed0 = await counter(server.url, 'munro_signals_shed_total')
+    const before = await figuresAll(servers)
+    const redis0 = await redisCpu(redis)
+    const relayed0 = await counterAll(servers, 'munro_signals_relayed_total')
+    const shed0 = await counterAll(servers, 'munro_signals_shed_total')
     const end = performance.now() + durationMs
     let refusedOther = 0
     // Each sender keeps 16 signals in flight: a closed loop, so the offered load follows what the server answers.
@@ -155,15 +237,16 @@ async function signals(args: string[], label: string): Promise<string> {
         await Promise.all(Array.from({ length: 16 }, lane))
       })
     )
-    const after = await figures(server.url)
-    const relayed = (await counter(server.url, 'munro_signals_relayed_total')) - relayed0
-    const shed = (await counter(server.url, 'munro_signals_shed_total')) - shed0
+    const after = await figuresAll(servers)
+    const redisUsed = (await redisCpu(redis)) - redis0
+    const relayed = (await counterAll(servers, 'munro_signals_relayed_total')) - relayed0
+    const shed = (await counterAll(servers, 'munro_signals_shed_total')) - shed0
     for (const { s } of senders) s.disconnect()
     for (const t of trees) t.client.destroy()
     const secs = durationMs / 1000
-    return `  ${label.padEnd(28)}${(relayed / secs).toFixed(0)} relayed/s, ${(shed / secs).toFixed(0)} shed/s, ${refusedOther} other refusals; server CPU ${(((after.cpu - before.cpu) / secs) * 100).toFixed(0)}%`
+    return `  ${label.padEnd(28)}${(relayed / secs).toFixed(0)} relayed/s, ${(shed / secs).toFixed(0)} shed/s, ${refusedOther} other refusals; server CPU ${(((after.cpu - before.cpu) / secs) * 100).toFixed(0)}%${redis ? `, Redis CPU ${((redisUsed / secs) * 100).toFixed(0)}%` : ''}`
   } finally {
-    await stopServer(server)
+    for (const s of servers) await stopServer(s)
   }
 }
 
@@ -173,5 +256,21 @@ export async function runSignalingBench(): Promise<string> {
   lines.push(...(await holdAndJoin(peers)))
   lines.push(await signals(['--rate', '1000000', '--max-signals', '1000000', '--max-lag', '1000000', '--max-queued-bytes', '100000000'], 'signals, limits lifted'))
   lines.push(await signals([], 'signals, default limits'))
+  const lifted = ['--rate', '1000000', '--max-signals', '1000000', '--max-lag', '1000000', '--max-queued-bytes', '100000000']
+  const redisPeers = Number(process.env.BENCH_SIGNALING_REDIS_PEERS ?? 4_000)
+  lines.push(`scale-out: in-memory vs --redis, ${redisPeers} peers`)
+  lines.push(...(await holdAndJoin(redisPeers)))
+  lines.push(await signals(lifted, 'signals, in-memory'))
+  lines.push(await smallTrees(1, undefined))
+  const redis = await startRedis()
+  try {
+    for (const processes of [1, 2]) {
+      lines.push(...(await holdAndJoin(redisPeers, processes, redis)))
+      lines.push(await signals(lifted, `signals, Redis, ${processes} proc`, processes, redis))
+      lines.push(await smallTrees(processes, redis))
+    }
+  } finally {
+    await redis.stop()
+  }
   return lines.join('\n')
 }

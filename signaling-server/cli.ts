@@ -50,6 +50,8 @@ export function buildCli(info?: PackageInfo): Command {
     .addOption(new Option('--evict-after <n>', 'distinct addresses whose invalid-data reports evict a relay').env('MUNRO_EVICT_AFTER').default(DEFAULT_LIMITS.evictAfterReports).argParser(positiveInt))
     .addOption(new Option('--report-tenure <ms>', 'how long a peer must have been in the tree before its invalid-data report counts').env('MUNRO_REPORT_TENURE_MS').default(DEFAULT_LIMITS.reportTenureMs).argParser(positiveInt))
     .addOption(new Option('--max-trees-per-connection <n>', 'trees one connection may be in').env('MUNRO_MAX_TREES_PER_CONNECTION').default(DEFAULT_LIMITS.maxTreesPerConnection).argParser(positiveInt))
+    .addOption(new Option('--redis <url>', 'share trees with other munro-signal processes through this Redis (redis://host:port); put the processes behind any load balancer').env('MUNRO_REDIS_URL'))
+    .addOption(new Option('--lease <ms>', 'with --redis: a process silent for this long is dead and its peers are taken over').env('MUNRO_LEASE_MS').default(10_000).argParser(positiveInt))
     .addOption(new Option('--static <dir>', 'serve this folder over HTTP at / (default: the demo page built into munro-signal)').env('MUNRO_STATIC'))
     .addOption(new Option('--no-static', 'serve no files: GET / then answers a short page naming the endpoints'))
     .addOption(new Option('--log-level <level>', 'log level').env('MUNRO_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -94,6 +96,8 @@ export async function main(argv: string[] = process.argv, info?: PackageInfo): P
     reportTenure: number
     maxTreesPerConnection: number
     static?: string | false
+    redis?: string
+    lease: number
     logLevel: string
   }>()
   const logger = pino({ level: opts.logLevel })
@@ -118,6 +122,7 @@ export async function main(argv: string[] = process.argv, info?: PackageInfo): P
       secret: opts.secret === undefined ? undefined : createHash('sha256').update(opts.secret).digest(),
       maxTreesPerConnection: opts.maxTreesPerConnection,
       staticDir: opts.static === false ? undefined : (opts.static ?? (info && existsSync(info.demoDir) ? info.demoDir : undefined)),
+      redis: opts.redis === undefined ? undefined : { url: opts.redis, leaseMs: opts.lease },
       logger,
       processMetrics: true
     })

@@ -68,6 +68,11 @@ export class MemoryReportPolicy implements ReportPolicy {
   ) {}
 
   async judge(facts: ReportFacts): Promise<ReportVerdict> {
+    return this.decide(facts)
+  }
+
+  /** judge() without the promise: a replicated tree (signaling-server/redis) must decide inside one synchronous step. */
+  decide(facts: ReportFacts): ReportVerdict {
     if (facts.accusedIsSource) return { verdict: 'ignored', why: 'source' }
     const now = this.now()
     let tree = this.trees.get(facts.treeId)
@@ -91,6 +96,11 @@ export class MemoryReportPolicy implements ReportPolicy {
   }
 
   async peerLeft(treeId: string, peerId: string): Promise<void> {
+    this.forget(treeId, peerId)
+  }
+
+  /** peerLeft() without the promise. */
+  forget(treeId: string, peerId: string): void {
     const tree = this.trees.get(treeId)
     if (!tree) return
     const cast = tree.cast.get(peerId)

@@ -16,6 +16,7 @@ import { MemoryReportPolicy, type ReportPolicy } from './report-policy.js'
 import { GraceTimers, MemorySessionStore, type SessionStore } from './sessions.js'
 import { MemorySourceAuth, type SourceAuth } from './source-auth.js'
 import { TreeService } from './trees.js'
+import { RedisCluster, type RedisClusterOptions } from './redis/redis-cluster.js'
 
 export { DEFAULT_LIMITS }
 
@@ -28,6 +29,13 @@ export interface SignalingServerOptions extends Partial<SignalingLimits> {
   cors?: string | string[]
   /** Serve this folder over HTTP (used to host the demo page). */
   staticDir?: string
+  /**
+   * Share trees with other processes through this Redis (a redis:// URL or
+   * options): registry, sessions and report policy live there, and signals
+   * reach sockets on other processes. Overrides registry, sessions and
+   * reportPolicy. See docs/ARCHITECTURE.md, "Scale-out on Redis".
+   */
+  redis?: string | RedisClusterOptions
   /** Tree bookkeeping; defaults to one process's memory. */
   registry?: TreeRegistry
   /** Resume tickets; defaults to one process's memory. */
@@ -70,7 +78,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const limits = resolveLimits(options)
   const log = options.logger ?? pino({ level: 'silent' })
   const metrics = new ServerMetrics({ processMetrics: options.processMetrics })
-  const registry = options.registry ?? new MemoryTreeRegistry()
+  const cluster = options.redis === undefined ? undefined : new RedisCluster(typeof options.redis === 'string' ? { url: options.redis, secret: options.secret } : { secret: options.secret, ...options.redis }, limits, log)
+  const registry = cluster?.registry ?? options.registry ?? new MemoryTreeRegistry()
   const ownsIo = !options.io
   const ownsHttp = !options.httpServer && ownsIo
   const httpServer = options.httpServer ?? createServer()
@@ -89,14 +98,16 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const shedder = new LoadShedder(limits.signalsPerSecond, limits.maxLagMs)
   const trees = new TreeService({
     registry,
-    sessions: options.sessions ?? new MemorySessionStore(options.secret ?? randomBytes(32), limits.resumeTtlMs, limits.maxResumeTickets),
+    sessions: cluster?.sessions ?? options.sessions ?? new MemorySessionStore(options.secret ?? randomBytes(32), limits.resumeTtlMs, limits.maxResumeTickets),
     auth: options.sourceAuth ?? new MemorySourceAuth(limits.challengeTtlMs, limits.maxPendingChallenges),
-    policy: options.reportPolicy ?? new MemoryReportPolicy(limits),
+    policy: cluster?.reportPolicy ?? options.reportPolicy ?? new MemoryReportPolicy(limits),
     timers,
     limits,
     metrics,
-    log
+    log,
+    cluster: cluster?.hooks(io)
   })
+  cluster?.attach(io, trees)
   const handlers = new SignalingHandlers(io, trees, limits, shedder, metrics, log)
   const handleHttp = createHttpRoutes({
     metrics,
@@ -139,7 +150,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       })
     },
     close() {
-      closed ??= new Promise((resolvePromise) => {
+      closed ??= new Promise<void>((resolvePromise) => {
         handlers.destroy()
         timers.destroy()
         shedder.destroy()
@@ -151,7 +162,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         // Attached to someone else's server: leave it running, drop only our sockets.
         if (ownsIo) io.disconnectSockets(true)
         resolvePromise()
-      })
+      }).then(() => cluster?.close())
       return closed
     }
   }

@@ -32,6 +32,27 @@ export interface SessionStore {
 const NONCE_BYTES = 8
 const MAC_BYTES = 24
 
+/** A fresh ticket for the peer and the nonce that identifies it (the store keeps the nonce). */
+export function mintTicket(secret: Uint8Array, treeId: string, peerId: string): { ticket: ResumeTicket; nonce: Uint8Array } {
+  const nonce = randomBytes(NONCE_BYTES)
+  const token = new Uint8Array(NONCE_BYTES + MAC_BYTES)
+  token.set(nonce)
+  token.set(ticketMac(secret, treeId, peerId, nonce), NONCE_BYTES)
+  return { ticket: { peerId, token: base64urlEncode(token) }, nonce }
+}
+
+/** The ticket's nonce if its MAC holds (it was minted with this secret for this tree and peer), else null (forged). */
+export function openTicket(secret: Uint8Array, treeId: string, ticket: ResumeTicket): Uint8Array | null {
+  const token = base64urlDecode(ticket.token)
+  const nonce = token.subarray(0, NONCE_BYTES)
+  if (token.length !== NONCE_BYTES + MAC_BYTES || !timingSafeEqual(token.subarray(NONCE_BYTES), ticketMac(secret, treeId, ticket.peerId, nonce))) return null
+  return nonce
+}
+
+function ticketMac(secret: Uint8Array, treeId: string, peerId: string, nonce: Uint8Array): Uint8Array {
+  return createHmac('sha256', secret).update(`munro-resume\n${treeId}\n${peerId}\n`).update(nonce).digest().subarray(0, MAC_BYTES)
+}
+
 /** A peer that left: its ticket (null once revoked) stays known until the TTL passes. */
 interface DepartedRecord {
   nonce: Uint8Array | null
@@ -56,19 +77,15 @@ export class MemorySessionStore implements SessionStore {
 
   async issue(treeId: string, peerId: string): Promise<ResumeTicket> {
     const key = `${treeId}/${peerId}`
-    const nonce = randomBytes(NONCE_BYTES)
+    const { ticket, nonce } = mintTicket(this.secret, treeId, peerId)
     this.departed.delete(key)
     this.present.set(key, nonce)
-    const token = new Uint8Array(NONCE_BYTES + MAC_BYTES)
-    token.set(nonce)
-    token.set(this.mac(treeId, peerId, nonce), NONCE_BYTES)
-    return { peerId, token: base64urlEncode(token) }
+    return ticket
   }
 
   async check(treeId: string, ticket: ResumeTicket): Promise<TicketCheck> {
-    const token = base64urlDecode(ticket.token)
-    const nonce = token.subarray(0, NONCE_BYTES)
-    if (token.length !== NONCE_BYTES + MAC_BYTES || !timingSafeEqual(token.subarray(NONCE_BYTES), this.mac(treeId, ticket.peerId, nonce))) return 'forged'
+    const nonce = openTicket(this.secret, treeId, ticket)
+    if (!nonce) return 'forged'
     const key = `${treeId}/${ticket.peerId}`
     const current = this.present.get(key) ?? this.departedRecord(key)?.nonce
     if (current === undefined) return 'unknown'
@@ -114,10 +131,6 @@ export class MemorySessionStore implements SessionStore {
       if (this.departed.size <= this.maxDeparted) break
       this.departed.delete(k)
     }
-  }
-
-  private mac(treeId: string, peerId: string, nonce: Uint8Array): Uint8Array {
-    return createHmac('sha256', this.secret).update(`munro-resume\n${treeId}\n${peerId}\n`).update(nonce).digest().subarray(0, MAC_BYTES)
   }
 }
 

@@ -27,7 +27,7 @@ import type { ReportPolicy } from './report-policy.js'
 import { KeyedSerialQueue } from './serial.js'
 import type { GraceTimers, SessionStore } from './sessions.js'
 import type { SourceAuth } from './source-auth.js'
-import type { ChangeSet, TreeRegistry } from './registry/tree-registry.js'
+import { RegistryError, type ChangeSet, type TreeRegistry } from './registry/tree-registry.js'
 
 export type IoServer = Server<ClientToServerEvents, ServerToClientEvents>
 export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents>
@@ -64,6 +64,19 @@ interface SourceState {
   rebuildUntil: number
 }
 
+/**
+ * What TreeService needs when other server processes serve the same trees
+ * (signaling-server/redis). Without it, every peer of a tree is on this process.
+ */
+export interface ClusterHooks {
+  /** Reaches a socket on any process, through its peer room. */
+  io: IoServer
+  /** Catches the registry up with changes made elsewhere (when a neighbour check misses). */
+  refresh(treeId: string): Promise<void>
+  /** Marks away a peer whose process died and takes over its expiry; false if another process holds it by now. */
+  takeOver(treeId: string, peerId: string, deadProcessId: string): Promise<boolean>
+}
+
 export interface TreeServiceDeps {
   registry: TreeRegistry
   sessions: SessionStore
@@ -73,10 +86,13 @@ export interface TreeServiceDeps {
   limits: SignalingLimits
   metrics: ServerMetrics
   log: Logger
+  cluster?: ClusterHooks
 }
 
 const randomId = () => base64urlEncode(randomBytes(16))
 const keyOf = (treeId: string, peerId: string) => `${treeId}/${peerId}`
+/** The socket.io room of one peer's connection, whichever process holds it. */
+const roomOf = (treeId: string, peerId: string) => `p:${treeId}/${peerId}`
 
 export class TreeService {
   /** `treeId/peerId` -> who holds that peer. */
@@ -106,7 +122,7 @@ export class TreeService {
     if (verdict === 'bad-signature') throw new SignalingError(SignalingErrorCode.BAD_SIGNATURE, 'the signature does not prove possession of the tree key')
     const { treeId } = req
     return this.serial.run(treeId, async () => {
-      const existing = this.sources.get(treeId)
+      const existing = await this.source(treeId)
       if (existing) return this.reclaimSource(conn, treeId, existing)
       this.assertRoomForTree(conn, treeId)
       const k = Math.min(req.k ?? this.d.limits.k, this.d.limits.maxK)
@@ -132,13 +148,11 @@ export class TreeService {
 
   /** The key holder is back (or on a second connection): it takes the source role over, keeping the tree. */
   private async reclaimSource(conn: Connection, treeId: string, source: SourceState): Promise<JoinResult> {
-    const binding = this.bindings.get(keyOf(treeId, source.peerId))!
-    if (binding.conn === conn) throw new SignalingError(SignalingErrorCode.ALREADY_IN_TREE, 'this connection is already the source of that tree')
+    const binding = this.bindings.get(keyOf(treeId, source.peerId))
+    if (binding?.conn === conn) throw new SignalingError(SignalingErrorCode.ALREADY_IN_TREE, 'this connection is already the source of that tree')
     this.assertRoomForTree(conn, treeId)
     this.d.timers.cancel(`grace:${treeId}`)
-    if (binding.conn) this.displace(binding.conn, treeId)
-    binding.conn = conn
-    conn.memberships.set(treeId, source.peerId)
+    this.takePlace(conn, treeId, source.peerId, binding)
     const changes = await this.d.registry.setAway(treeId, source.peerId, false)
     this.d.log.info({ treeId }, 'source reclaimed')
     await this.unbindIfGone(conn, treeId, source.peerId)
@@ -150,7 +164,7 @@ export class TreeService {
 
   async joinTree(conn: Connection, req: JoinTreeRequest): Promise<JoinResult> {
     return this.serial.run(req.treeId, async () => {
-      const source = this.sources.get(req.treeId)
+      const source = await this.source(req.treeId)
       if (!source) throw new SignalingError(SignalingErrorCode.TREE_NOT_FOUND, 'no tree with that id on this server')
       this.assertRoomForTree(conn, req.treeId)
       if (req.resume) return this.resume(conn, source, req)
@@ -177,10 +191,10 @@ export class TreeService {
     if (peerId === source.peerId) throw new SignalingError(SignalingErrorCode.BAD_RESUME, 'the source takes its role back with tree:create and its key')
     const check = await this.d.sessions.check(treeId, req.resume!)
     const binding = this.bindings.get(keyOf(treeId, peerId))
-    if (check === 'current' && binding) {
-      if (binding.conn) this.displace(binding.conn, treeId)
-      binding.conn = conn
-      conn.memberships.set(treeId, peerId)
+    // With other processes, the peer may be held (or away) on any of them: the registry knows.
+    const inTree = this.d.cluster ? (await this.d.registry.query(treeId, peerId)) !== undefined : binding !== undefined
+    if (check === 'current' && inTree) {
+      this.takePlace(conn, treeId, peerId, binding)
       this.d.timers.cancel(`detach:${keyOf(treeId, peerId)}`)
       const changes = await this.d.registry.setAway(treeId, peerId, false)
       await this.unbindIfGone(conn, treeId, peerId)
@@ -234,7 +248,7 @@ export class TreeService {
     conn.memberships.delete(treeId)
     return this.serial.run(treeId, async () => {
       if (this.bindings.get(keyOf(treeId, peerId))?.conn !== conn) return {}
-      if (this.sources.get(treeId)?.peerId === peerId) await this.endTree(treeId, 'source-left')
+      if ((await this.source(treeId))?.peerId === peerId) await this.endTree(treeId, 'source-left')
       else {
         await this.detach(treeId, peerId)
         await this.d.sessions.revoke(treeId, peerId)
@@ -259,7 +273,7 @@ export class TreeService {
         reporterAddress: conn.address,
         reporterJoinedAt: binding.joinedAt,
         accusedId: parentId,
-        accusedIsSource: this.sources.get(treeId)?.peerId === parentId,
+        accusedIsSource: (await this.source(treeId))?.peerId === parentId,
         reason: req.reason
       })
       if (judged.verdict !== 'evict') return {}
@@ -269,30 +283,41 @@ export class TreeService {
       await this.detach(treeId, parentId)
       await this.d.sessions.revoke(treeId, parentId)
       if (accused?.conn) {
-        accused.conn.memberships.delete(treeId)
+        this.forgetMembership(accused.conn, treeId)
         accused.conn.socket.emit('tree:ended', { treeId, reason: 'evicted' })
-      }
+      } else if (!accused) this.d.cluster?.io.to(roomOf(treeId, parentId)).emit('tree:ended', { treeId, reason: 'evicted' })
       return {}
     })
   }
 
+  /**
+   * No tree lock and, with Redis, no round trip: the neighbour check reads the
+   * local replica, which follows every placement change; only a check that
+   * misses (a placement made elsewhere an instant ago) catches up first.
+   */
   async relaySignal(conn: Connection, req: SendSignalRequest): Promise<object> {
     const from = this.memberOf(conn, req.treeId)
-    return this.serial.run(req.treeId, async () => {
-      const view = await this.d.registry.query(req.treeId, from)
-      if (!view || (view.parent !== req.to && !view.children.includes(req.to))) {
+    const { treeId, to } = req
+    if (!(await this.isNeighbour(treeId, from, to))) {
+      await this.d.cluster?.refresh(treeId)
+      if (!this.d.cluster || !(await this.isNeighbour(treeId, from, to))) {
         throw new SignalingError(SignalingErrorCode.NOT_A_NEIGHBOUR, 'signals go only to your current parent or children')
       }
-      const target = this.bindings.get(keyOf(req.treeId, req.to))
-      if (!target) throw new SignalingError(SignalingErrorCode.NOT_A_NEIGHBOUR, 'that peer is not in the tree')
-      if (!target.conn) {
-        if (this.sources.get(req.treeId)?.peerId === req.to) throw new SignalingError(SignalingErrorCode.SOURCE_ABSENT, 'the source is disconnected; its grace period runs')
-        throw new SignalingError(SignalingErrorCode.PEER_ABSENT, 'that peer is disconnected for a moment')
-      }
-      target.conn.socket.emit('signal', { treeId: req.treeId, from, data: req.data })
-      this.d.metrics.signals.inc()
-      return {}
-    })
+    }
+    const target = await this.d.registry.query(treeId, to)
+    if (!target) throw new SignalingError(SignalingErrorCode.NOT_A_NEIGHBOUR, 'that peer is not in the tree')
+    if (target.away) {
+      if (target.parent === null) throw new SignalingError(SignalingErrorCode.SOURCE_ABSENT, 'the source is disconnected; its grace period runs')
+      throw new SignalingError(SignalingErrorCode.PEER_ABSENT, 'that peer is disconnected for a moment')
+    }
+    this.emitTo(treeId, to, 'signal', { treeId, from, data: req.data })
+    this.d.metrics.signals.inc()
+    return {}
+  }
+
+  private async isNeighbour(treeId: string, from: string, to: string): Promise<boolean> {
+    const view = await this.d.registry.query(treeId, from)
+    return view !== undefined && (view.parent === to || view.children.includes(to))
   }
 
   // ------------------------------------------------------------ churn
@@ -312,8 +337,81 @@ export class TreeService {
     const binding = this.bindings.get(key)
     if (!binding || binding.conn !== conn) return
     binding.conn = null
-    await this.d.registry.setAway(treeId, peerId, true)
-    if (this.sources.get(treeId)?.peerId === peerId) {
+    try {
+      await this.d.registry.setAway(treeId, peerId, true)
+    } catch (err) {
+      // Removed meanwhile by another process (evicted, expired, tree ended): nothing left to hold.
+      if (isGone(err)) return void this.bindings.delete(key)
+      throw err
+    }
+    await this.startGrace(treeId, peerId)
+  }
+
+  /**
+   * The process holding these peers died (its lease expired): they are away
+   * from now, and this process runs their grace, as if their connections had
+   * dropped here. Their children stay attached until the grace ends; then
+   * they are re-attached as for any departure.
+   */
+  async orphaned(treeId: string, peerIds: string[], deadProcessId: string): Promise<void> {
+    await this.serial.run(treeId, async () => {
+      for (const peerId of peerIds) {
+        try {
+          if (await this.d.cluster!.takeOver(treeId, peerId, deadProcessId)) await this.startGrace(treeId, peerId)
+        } catch (err) {
+          if (!isGone(err)) throw err
+        }
+      }
+    })
+  }
+
+  /** Another process ended a tree: tell the connections this one holds. */
+  endedElsewhere(treeId: string, reason: TreeEnded['reason'], members: string[]): void {
+    this.d.timers.cancel(`grace:${treeId}`)
+    this.d.timers.cancel(`recovery:${treeId}`)
+    this.sources.delete(treeId)
+    for (const peerId of members) {
+      const key = keyOf(treeId, peerId)
+      const binding = this.bindings.get(key)
+      if (!binding) continue
+      this.bindings.delete(key)
+      this.d.timers.cancel(`detach:${key}`)
+      if (!binding.conn) continue
+      this.forgetMembership(binding.conn, treeId)
+      binding.conn.socket.emit('tree:ended', { treeId, reason })
+    }
+    this.d.metrics.peers.set(this.bindings.size)
+    this.d.metrics.trees.set(this.sources.size)
+  }
+
+  /**
+   * Redis lost its data and the tree was written back from some process's
+   * replica: peers this process holds that the surviving log lacks (placed
+   * through another process just before the loss) are placed again, and the
+   * tree itself is created again if no replica survived but the source is here.
+   */
+  async reconcile(treeId: string): Promise<void> {
+    await this.serial.run(treeId, async () => {
+      const source = this.sources.get(treeId)
+      if (!(await this.d.registry.info(treeId))) {
+        if (!source || !this.bindings.has(keyOf(treeId, source.peerId))) return
+        await this.d.registry.createTree(treeId, source.peerId, source)
+      }
+      const changes: ChangeSet = { changed: [], removed: [], reparented: 0 }
+      for (const [key, binding] of this.bindings) {
+        if (!key.startsWith(`${treeId}/`)) continue
+        const peerId = key.slice(treeId.length + 1)
+        if (await this.d.registry.query(treeId, peerId)) continue
+        mergeInto(changes, await this.d.registry.place(treeId, peerId))
+        if (!binding.conn) await this.d.registry.setAway(treeId, peerId, true)
+      }
+      await this.notify(treeId, changes)
+    })
+  }
+
+  private async startGrace(treeId: string, peerId: string): Promise<void> {
+    const key = keyOf(treeId, peerId)
+    if ((await this.source(treeId))?.peerId === peerId) {
       this.d.log.info({ treeId, graceMs: this.d.limits.sourceGraceMs }, 'source disconnected; waiting for it to come back')
       this.d.timers.start(`grace:${treeId}`, this.d.limits.sourceGraceMs, () => this.later(treeId, () => this.endTree(treeId, 'source-gone')))
       return
@@ -323,9 +421,16 @@ export class TreeService {
 
   /** An away viewer did not come back in time: detach it, keeping its ticket for a later resume. */
   private async expireAway(treeId: string, peerId: string): Promise<void> {
-    if (this.bindings.get(keyOf(treeId, peerId))?.conn !== null) return
-    const view = await this.d.registry.query(treeId, peerId)
-    await this.detach(treeId, peerId)
+    if (this.bindings.get(keyOf(treeId, peerId))?.conn) return
+    // Back meanwhile, here or on another process, or already gone.
+    const view = await this.d.registry.query(treeId, peerId).catch(() => undefined)
+    if (!view?.away) return
+    try {
+      await this.detach(treeId, peerId)
+    } catch (err) {
+      if (isGone(err)) return
+      throw err
+    }
     await this.d.sessions.keep(treeId, peerId, view?.parent ?? null)
   }
 
@@ -341,14 +446,14 @@ export class TreeService {
   }
 
   private async endTree(treeId: string, reason: TreeEnded['reason']): Promise<void> {
-    const source = this.sources.get(treeId)
+    const source = await this.source(treeId)
     if (!source) return
-    // A grace timer may fire after a reclaim queued ahead of it: the source is back.
-    if (reason === 'source-gone' && this.bindings.get(keyOf(treeId, source.peerId))?.conn) return
+    // A grace timer may fire after a reclaim queued ahead of it: the source is back (here or elsewhere).
+    if (reason === 'source-gone' && (this.bindings.get(keyOf(treeId, source.peerId))?.conn || (await this.d.registry.query(treeId, source.peerId))?.away === false)) return
     this.d.timers.cancel(`grace:${treeId}`)
     this.d.timers.cancel(`recovery:${treeId}`)
     this.sources.delete(treeId)
-    const members = await this.d.registry.deleteTree(treeId)
+    const members = await this.d.registry.deleteTree(treeId, reason)
     await this.d.policy.treeEnded(treeId)
     for (const peerId of members) {
       const key = keyOf(treeId, peerId)
@@ -358,7 +463,7 @@ export class TreeService {
       await this.d.sessions.revoke(treeId, peerId)
       this.d.metrics.departures.inc()
       if (!binding?.conn) continue
-      binding.conn.memberships.delete(treeId)
+      this.forgetMembership(binding.conn, treeId)
       binding.conn.socket.emit('tree:ended', { treeId, reason })
     }
     this.d.metrics.peers.set(this.bindings.size)
@@ -375,12 +480,49 @@ export class TreeService {
 
   /** Another connection took this peer over with its current ticket: the old one is told and forgets the tree. */
   private displace(old: Connection, treeId: string): void {
-    old.memberships.delete(treeId)
+    this.forgetMembership(old, treeId)
     old.socket.emit('tree:ended', { treeId, reason: 'displaced' })
+  }
+
+  /** `conn` takes over a peer that is in the tree: the connection holding it before (here or on another process) is displaced. */
+  private takePlace(conn: Connection, treeId: string, peerId: string, binding: Binding | undefined): void {
+    if (binding?.conn) this.displace(binding.conn, treeId)
+    // The adapter may deliver after this connection has joined the room: never to itself.
+    else if (!binding) this.d.cluster?.io.to(roomOf(treeId, peerId)).except(conn.socket.id).emit('tree:ended', { treeId, reason: 'displaced' })
+    if (!binding) return this.bind(conn, treeId, peerId, Date.now())
+    binding.conn = conn
+    conn.memberships.set(treeId, peerId)
+    if (this.d.cluster) void conn.socket.join(roomOf(treeId, peerId))
+  }
+
+  private forgetMembership(conn: Connection, treeId: string): void {
+    const peerId = conn.memberships.get(treeId)
+    conn.memberships.delete(treeId)
+    if (peerId !== undefined && this.d.cluster) void conn.socket.leave(roomOf(treeId, peerId))
+  }
+
+  /** Sends to a peer's connection: directly when this process holds it, else through its room to whichever process does. */
+  private emitTo<E extends 'signal' | 'placement'>(treeId: string, peerId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
+    const binding = this.bindings.get(keyOf(treeId, peerId))
+    const emit = (target: { emit: IoServer['emit'] }) => (target.emit as (e: string, p: unknown) => boolean)(event, payload)
+    if (binding?.conn) emit(binding.conn.socket as never)
+    else if (!binding && this.d.cluster) emit(this.d.cluster.io.to(roomOf(treeId, peerId)) as never)
+  }
+
+  /** The tree's source and fan-outs; a tree created by another process is learnt from the registry. */
+  private async source(treeId: string): Promise<SourceState | undefined> {
+    const known = this.sources.get(treeId)
+    if (known || !this.d.cluster) return known
+    const info = await this.d.registry.info(treeId)
+    if (!info) return undefined
+    const source: SourceState = { peerId: info.sourceId, k: info.k, k1: info.k1, claims: null, rebuildUntil: 0 }
+    this.sources.set(treeId, source)
+    return source
   }
 
   private bind(conn: Connection, treeId: string, peerId: string, joinedAt: number): void {
     conn.memberships.set(treeId, peerId)
+    if (this.d.cluster) void conn.socket.join(roomOf(treeId, peerId))
     this.bindings.set(keyOf(treeId, peerId), { conn, joinedAt })
     this.d.metrics.joins.inc()
     this.d.metrics.peers.set(this.bindings.size)
@@ -393,7 +535,7 @@ export class TreeService {
    */
   private async unbindIfGone(conn: Connection, treeId: string, peerId: string): Promise<void> {
     if (!conn.closed) return
-    conn.memberships.delete(treeId)
+    this.forgetMembership(conn, treeId)
     await this.goAway(treeId, peerId, conn)
     throw new SignalingError(SignalingErrorCode.DISCONNECTED, 'the connection closed while the request was in progress')
   }
@@ -427,12 +569,17 @@ export class TreeService {
   private async notify(treeId: string, changes: ChangeSet, except?: string): Promise<void> {
     for (const peerId of new Set(changes.changed)) {
       if (peerId === except) continue
-      const conn = this.bindings.get(keyOf(treeId, peerId))?.conn
-      if (!conn) continue
+      const binding = this.bindings.get(keyOf(treeId, peerId))
+      if (binding ? !binding.conn : !this.d.cluster) continue
       const view = await this.d.registry.query(treeId, peerId)
-      if (view) conn.socket.emit('placement', { treeId, peerId, parent: view.parent, depth: view.depth, children: view.children, version: view.version })
+      if (view) this.emitTo(treeId, peerId, 'placement', { treeId, peerId, parent: view.parent, depth: view.depth, children: view.children, version: view.version })
     }
   }
+}
+
+/** A peer or tree already gone (removed or ended by another process). */
+function isGone(err: unknown): boolean {
+  return err instanceof RegistryError && (err.code === 'ERR_NOT_IN_TREE' || err.code === 'ERR_TREE_NOT_FOUND')
 }
 
 function mergeInto(into: ChangeSet, more: ChangeSet): void {

@@ -1,17 +1,23 @@
 // TreeRegistry kept in this process's memory: one PeerTree per tree id. The
 // async methods only wrap synchronous calls, so a thrown RegistryError comes
 // back as a rejected promise, as it would from a remote registry.
-import { PeerTree } from './peer-tree.js'
-import { RegistryError, type ChangeSet, type NodeView, type TreeOptions, type TreeRegistry } from './tree-registry.js'
+import { PeerTree, type PlacementPolicy } from './peer-tree.js'
+import { RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from './tree-registry.js'
 
 export interface MemoryTreeRegistryOptions {
   /** Most peers per tree, the source included; place() rejects with ERR_TREE_FULL beyond. Default: no limit. */
   maxPeersPerTree?: number
+  /** Which leaf takes over a departing interior peer's slot. Default: PeerTree's. */
+  policy?: PlacementPolicy
+  /** Clock for edge ages and time in the tree (a simulation passes its own). Default: Date.now. */
+  now?: () => number
 }
 
 export class MemoryTreeRegistry implements TreeRegistry {
   private readonly trees = new Map<string, PeerTree>()
   private readonly maxPeersPerTree: number | undefined
+  private readonly policy: PlacementPolicy | undefined
+  private readonly now: (() => number) | undefined
 
   constructor(options: MemoryTreeRegistryOptions = {}) {
     const max = options.maxPeersPerTree
@@ -19,17 +25,24 @@ export class MemoryTreeRegistry implements TreeRegistry {
       throw new RangeError(`maxPeersPerTree must be an integer >= 1, got ${String(max)}`)
     }
     this.maxPeersPerTree = max
+    this.policy = options.policy
+    this.now = options.now
   }
 
   /** @throws RegistryError ERR_TREE_EXISTS; RangeError if k or k1 is not an integer >= 1. */
   async createTree(treeId: string, sourceId: string, options: TreeOptions): Promise<void> {
     if (this.trees.has(treeId)) throw new RegistryError('ERR_TREE_EXISTS', `tree ${treeId} already exists`)
-    const tree = new PeerTree(sourceId, { k: options.k, k1: options.k1, maxPeers: this.maxPeersPerTree })
+    const tree = new PeerTree(sourceId, { k: options.k, k1: options.k1, maxPeers: this.maxPeersPerTree, policy: this.policy, now: this.now })
     this.trees.set(treeId, tree)
   }
 
   async hasTree(treeId: string): Promise<boolean> {
     return this.trees.has(treeId)
+  }
+
+  async info(treeId: string): Promise<TreeInfo | undefined> {
+    const tree = this.trees.get(treeId)
+    return tree && { sourceId: tree.sourceId, k: tree.k, k1: tree.k1 }
   }
 
   /** Returns the peers that were in the tree, the source first; [] if there was no such tree. */
@@ -40,8 +53,8 @@ export class MemoryTreeRegistry implements TreeRegistry {
     return tree.peerIds()
   }
 
-  async place(treeId: string, peerId: string, preferredParent?: string): Promise<ChangeSet> {
-    return this.tree(treeId).place(peerId, preferredParent)
+  async place(treeId: string, peerId: string, preferredParent?: string, info?: JoinInfo): Promise<ChangeSet> {
+    return this.tree(treeId).place(peerId, preferredParent, info)
   }
 
   async remove(treeId: string, peerId: string): Promise<ChangeSet> {

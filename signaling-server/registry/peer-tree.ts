@@ -19,15 +19,47 @@
 //           room outside the accused parent's subtree.
 // - away:   a peer whose connection dropped keeps its place but gets no
 //           newcomers until it is back (or removed).
+// - policy: 'breadth-first' gives a newcomer to the head of the shallowest
+//           free list and promotes the newest deepest leaf into a leaver's
+//           slot. 'stable-first' keeps the depths but picks, among a few
+//           candidates, the parent with room and the heir with the highest
+//           score (time in the tree x reported upload), so the peers likeliest
+//           to stay (session lengths are heavy-tailed: the longer a viewer has
+//           stayed, the longer it tends to stay) and to feed their children
+//           well end up holding subtrees. scripts/simulate measures both.
 import { assertTreeInvariants, type TreeDump } from './invariants.js'
-import { RegistryError, type ChangeSet, type NodeView, type TreeOptions } from './tree-registry.js'
+import { RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeOptions } from './tree-registry.js'
 
 export interface PeerTreeOptions extends TreeOptions {
   /** Most peers in the tree, the source included; place() throws ERR_TREE_FULL beyond. Default: no limit. */
   maxPeers?: number
-  /** Clock for edge ages (NodeView.since). Default: Date.now. */
+  /** Clock for edge ages (NodeView.since) and time in the tree. Default: Date.now. */
   now?: () => number
+  /** Which leaf takes over a departing interior peer's slot (see PlacementPolicy). Default: 'breadth-first'. */
+  policy?: PlacementPolicy
 }
+
+/**
+ * Both place a newcomer at the shallowest depth with a present free slot and
+ * fill a departing interior peer's slot with a deeper leaf. Which ones:
+ * 'breadth-first': the head of that depth's free list (arrival order; a hole
+ * first), and the leaf placed or moved last at the greatest depth.
+ * 'stable-first': of up to CANDIDATES peers (free-list heads first), the one
+ * with the highest score, (time in the tree + TENURE_FLOOR_MS) x upload; for
+ * the heir, present leaves at the greatest depth that has one (so depths
+ * shrink back as with breadth-first). A peer that reported no upload counts
+ * as DEFAULT_UPLOAD_KBPS.
+ */
+export type PlacementPolicy = 'breadth-first' | 'stable-first'
+export const PLACEMENT_POLICIES: readonly PlacementPolicy[] = ['breadth-first', 'stable-first']
+
+export const MAX_UPLOAD_KBPS = 10_000_000
+/** Upload assumed for a peer that reported none: a common broadband uplink, so not reporting neither helps nor hurts much. */
+const DEFAULT_UPLOAD_KBPS = 5_000
+/** Keeps newcomers' scores apart by upload instead of all being zero. */
+const TENURE_FLOOR_MS = 60_000
+/** Peers scored per join or interior departure (and at most 4x as many free-list entries walked): O(1) each. */
+const CANDIDATES = 16
 
 // ------------------------------------------------------------------ nodes
 
@@ -45,6 +77,10 @@ class TreeNode {
   since = 0
   /** Disconnected for a moment (its resume grace runs): keeps its place, gets no newcomers. */
   away = false
+  /** When it joined the tree (ms), for the stable-first policy's tenure. */
+  joinedAt = 0
+  /** Reported upload capacity (kbit/s), if any. */
+  uploadKbps: number | undefined = undefined
 
   constructor(
     readonly id: string,
@@ -166,6 +202,7 @@ export class PeerTree {
   private readonly nodes = new Map<string, TreeNode>()
   private readonly free = new FreeLists()
   private readonly now: () => number
+  readonly policy: PlacementPolicy
   /** Placement versions: bumped inside every change, so they order a peer's placements. */
   private clock = 0
 
@@ -179,6 +216,9 @@ export class PeerTree {
     this.k1 = options.k1
     this.maxPeers = maxPeers
     this.now = options.now ?? Date.now
+    const policy = options.policy ?? 'breadth-first'
+    if (!PLACEMENT_POLICIES.includes(policy)) throw new RangeError(`policy must be one of ${PLACEMENT_POLICIES.join(', ')}, got ${String(policy)}`)
+    this.policy = policy
     const source = new TreeNode(sourceId, this.k1)
     source.since = this.now()
     this.nodes.set(sourceId, source)
@@ -236,16 +276,24 @@ export class PeerTree {
    * is placement order, i.e. strict breadth-first. O(1) amortized.
    *
    * `changed` is [the new peer, its parent]; `reparented` is 0 (a first
-   * placement is not a re-parenting).
-   * @throws RegistryError ERR_ALREADY_IN_TREE, ERR_TREE_FULL
+   * placement is not a re-parenting). Under stable-first the parent is the
+   * best scored of a few present peers with room at that shallowest depth;
+   * `info.uploadKbps` only feeds that policy's scores.
+   * @throws RegistryError ERR_ALREADY_IN_TREE, ERR_TREE_FULL, ERR_INVALID_UPLOAD
    */
-  place(peerId: string, preferredParent?: string): ChangeSet {
+  place(peerId: string, preferredParent?: string, info?: JoinInfo): ChangeSet {
+    const upload = info?.uploadKbps
+    if (upload !== undefined && (typeof upload !== 'number' || !Number.isFinite(upload) || upload < 0 || upload > MAX_UPLOAD_KBPS)) {
+      throw new RegistryError('ERR_INVALID_UPLOAD', `uploadKbps must be a number in [0, ${MAX_UPLOAD_KBPS}], got ${String(upload)}`)
+    }
     if (this.nodes.has(peerId)) throw new RegistryError('ERR_ALREADY_IN_TREE', `peer ${peerId} is already in this tree`)
     if (this.nodes.size >= this.maxPeers) throw new RegistryError('ERR_TREE_FULL', `the tree holds its maximum of ${this.maxPeers} peers`)
     let parent = (preferredParent === undefined ? undefined : this.nodes.get(preferredParent)) ?? null
-    if (!parent?.hasRoom || parent.away) parent = this.shallowestPresent()
+    if (!parent?.hasRoom || parent.away) parent = this.policy === 'stable-first' ? this.bestShallowest() : this.shallowestPresent()
     if (parent === null) throw new RegistryError('ERR_NO_SLOT', 'every peer with a free slot is away right now')
     const node = new TreeNode(peerId, this.k)
+    node.uploadKbps = upload
+    node.joinedAt = this.now()
     this.nodes.set(peerId, node)
     this.adopt(parent, node)
     this.free.link(node, false)
@@ -276,13 +324,13 @@ export class PeerTree {
    *
    * A leaf just leaves; its parent's slot is put at the front of the free
    * list, so the next join refills exactly that hole. An interior peer is
-   * replaced in its own slot by a leaf at the greatest depth (the one placed
-   * or moved there last), which adopts the leaver's children in order: every
+   * replaced in its own slot by a leaf deeper than it (chosen by the policy:
+   * see pickHeir), which adopts the leaver's children in order: every
    * subtree keeps its internal edges and depths, no peer gets deeper, and only
    * O(k) peers change (the leaver's parent, the promoted leaf and its old
    * parent, the orphans). No cycle can form because the promoted peer is a
    * leaf: once detached it has no descendants. Cost: O(k) plus the lazy
-   * tightening of the depth bounds.
+   * tightening of the depth bounds (stable-first: plus O(CANDIDATES)).
    *
    * `reparented` counts the promoted leaf and the re-adopted orphans.
    * @throws RegistryError ERR_NOT_IN_TREE, ERR_IS_SOURCE
@@ -300,9 +348,7 @@ export class PeerTree {
       return { ...this.stamp([parent.id]), removed: [peerId] }
     }
 
-    // The deepest peers have no children, so the tail of the deepest free list
-    // is a leaf, and it is deeper than `gone`, which has children.
-    const leaf = this.free.tail(this.free.highest())
+    const leaf = this.pickHeir(gone)
     if (leaf === null || leaf.parent === null || leaf.children.length > 0 || leaf.depth <= gone.depth) {
       throw new Error('PeerTree: free lists are inconsistent (no leaf below a peer that has children)')
     }
@@ -405,6 +451,33 @@ export class PeerTree {
     return node
   }
 
+  /**
+   * The leaf that takes `gone`'s slot. The deepest peers have no children, so
+   * the tail of the deepest free list is a leaf, and it is deeper than `gone`,
+   * which has children: breadth-first takes it. stable-first scores up to
+   * CANDIDATES present leaves (heads first: linked longest ago) of the
+   * deepest free list that has one below `gone`, and takes the best; the
+   * hole it leaves is refilled by the next join.
+   */
+  private pickHeir(gone: TreeNode): TreeNode | null {
+    const deepestTail = this.free.tail(this.free.highest())
+    if (this.policy === 'breadth-first') return deepestTail
+    const scout = new Scout(this.now())
+    for (let d = this.free.highest(); d > gone.depth && scout.best === null; d--) {
+      for (let n = this.free.head(d); n !== null && !scout.done; n = n.nextFree) scout.consider(n, n.children.length === 0 && !n.away)
+    }
+    return scout.best ?? deepestTail
+  }
+
+  /** stable-first's parent for a newcomer: the best scored present peer with room at the shallowest depth that has one. */
+  private bestShallowest(): TreeNode | null {
+    const first = this.shallowestPresent()
+    if (first === null) return null
+    const scout = new Scout(this.now())
+    for (let n: TreeNode | null = first; n !== null && !scout.done; n = n.nextFree) scout.consider(n, !n.away)
+    return scout.best
+  }
+
   /** The shallowest peer with room that is not away, or null when every such peer is away. */
   private shallowestPresent(): TreeNode | null {
     const low = this.free.lowest()
@@ -480,6 +553,31 @@ export class PeerTree {
     const i = parent.children.indexOf(child)
     if (i >= 0) parent.children.splice(i, 1)
     child.parent = null
+  }
+}
+
+/** Keeps the best scored of the candidates it is shown, until it has scored CANDIDATES or walked 4x as many. */
+class Scout {
+  best: TreeNode | null = null
+  private bestScore = -1
+  private scored = 0
+  private walked = 0
+
+  constructor(private readonly now: number) {}
+
+  get done(): boolean {
+    return this.scored >= CANDIDATES || this.walked >= 4 * CANDIDATES
+  }
+
+  consider(node: TreeNode, eligible: boolean): void {
+    this.walked++
+    if (!eligible) return
+    this.scored++
+    const score = (Math.max(0, this.now - node.joinedAt) + TENURE_FLOOR_MS) * (node.uploadKbps ?? DEFAULT_UPLOAD_KBPS)
+    if (score > this.bestScore) {
+      this.best = node
+      this.bestScore = score
+    }
   }
 }
 

@@ -8,6 +8,17 @@ export interface TreeOptions {
   k1: number
 }
 
+/** What a joining peer may tell the registry about itself (not part of the wire protocol). */
+export interface JoinInfo {
+  /** Upload capacity it measured or was told, kbit/s, 0..10,000,000; feeds the stable-first placement policy only. */
+  uploadKbps?: number
+}
+
+/** What a server needs to know of a tree it did not create (another process may have). */
+export interface TreeInfo extends TreeOptions {
+  sourceId: string
+}
+
 export interface NodeView {
   peerId: string
   parent: string | null
@@ -37,20 +48,24 @@ export interface TreeRegistry {
   /** Creates a tree whose root is `sourceId`. Throws RegistryError TREE_EXISTS. */
   createTree(treeId: string, sourceId: string, options: TreeOptions): Promise<void>
   hasTree(treeId: string): Promise<boolean>
+  /** The tree's source and fan-outs, or undefined if there is no such tree. */
+  info(treeId: string): Promise<TreeInfo | undefined>
   /** Removes a tree and all of its peers. Returns the peers that were in it (the source first); [] if there was no such tree. */
-  deleteTree(treeId: string): Promise<string[]>
+  deleteTree(treeId: string, reason?: string): Promise<string[]>
   /**
    * Attaches a new peer breadth-first (under the shallowest present peer with
    * a free slot), preferring `preferredParent` if it is in the tree, present
    * and has a free slot. `changed` is [new peer, its parent]; `reparented` is 0.
    * Every changed peer gets a new placement version inside the change.
-   * Throws ALREADY_IN_TREE, TREE_FULL, NO_SLOT (every free slot is away), TREE_NOT_FOUND.
+   * `info` is optional and validated (INVALID_UPLOAD); a registry may ignore it.
+   * Throws ALREADY_IN_TREE, TREE_FULL, NO_SLOT (every free slot is away), INVALID_UPLOAD, TREE_NOT_FOUND.
    */
-  place(treeId: string, peerId: string, preferredParent?: string): Promise<ChangeSet>
+  place(treeId: string, peerId: string, preferredParent?: string, info?: JoinInfo): Promise<ChangeSet>
   /**
    * Detaches a peer; its children are re-attached with their subtrees intact.
-   * The in-memory registry fills the leaver's slot with the deepest leaf,
-   * which adopts the orphans, so no depth grows and O(k) peers change.
+   * The in-memory registry fills the leaver's slot with a leaf deeper than it
+   * (which one: its placement policy), which adopts the orphans, so no depth
+   * grows and O(k) peers change.
    * Throws NOT_IN_TREE, IS_SOURCE (end the tree with deleteTree instead), TREE_NOT_FOUND.
    */
   remove(treeId: string, peerId: string): Promise<ChangeSet>
@@ -84,7 +99,7 @@ export interface TreeRegistry {
   treeCount(): Promise<number>
 }
 
-export type RegistryErrorCode = 'ERR_TREE_EXISTS' | 'ERR_TREE_NOT_FOUND' | 'ERR_NOT_IN_TREE' | 'ERR_ALREADY_IN_TREE' | 'ERR_NOT_YOUR_PARENT' | 'ERR_TREE_FULL' | 'ERR_IS_SOURCE' | 'ERR_NO_SLOT'
+export type RegistryErrorCode = 'ERR_TREE_EXISTS' | 'ERR_TREE_NOT_FOUND' | 'ERR_NOT_IN_TREE' | 'ERR_ALREADY_IN_TREE' | 'ERR_NOT_YOUR_PARENT' | 'ERR_TREE_FULL' | 'ERR_IS_SOURCE' | 'ERR_NO_SLOT' | 'ERR_INVALID_UPLOAD'
 
 export class RegistryError extends Error {
   readonly code: RegistryErrorCode
