@@ -47,6 +47,10 @@ export interface SourceEvents {
   stats: (stats: PeerStats) => void
   /** The server ended the tree (e.g. this source left). */
   'tree-ended': (ended: TreeEnded) => void
+  /** The signaling server is unreachable; WebRTC links keep carrying the stream meanwhile. */
+  'signaling-lost': () => void
+  /** Signaling is back and the tree has been re-created (or resumed) on the server. */
+  'signaling-restored': () => void
   error: (err: Error) => void
 }
 
@@ -118,6 +122,8 @@ export class MunroSource extends EventEmitter<SourceEvents> {
     this.peer.on('children-changed', (children) => this.emit('children-changed', children))
     // A failed rejoin after a signaling reconnect, for example.
     signaling.on('error', (err) => this.emit('error', err))
+    signaling.on('signaling-lost', () => this.emit('signaling-lost'))
+    signaling.on('signaling-restored', () => this.emit('signaling-restored'))
     this.peer.on('tree-ended', (ended) => this.emit('tree-ended', ended))
     this.peer.applyPlacement(placement)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null

@@ -56,6 +56,10 @@ export interface ViewerEvents {
   /** The parent went silent past `stallMs`; it has been reported and will be replaced. */
   stall: (parentId: string) => void
   'tree-ended': (ended: TreeEnded) => void
+  /** The signaling server is unreachable; WebRTC links keep carrying the stream meanwhile. */
+  'signaling-lost': () => void
+  /** Signaling is back and this viewer has rejoined its tree (same id and place when the server allows). */
+  'signaling-restored': () => void
   stats: (stats: PeerStats) => void
   error: (err: Error) => void
 }
@@ -121,6 +125,8 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     })
     // A failed rejoin after a signaling reconnect, for example.
     signaling.on('error', (err) => this.emit('error', err))
+    signaling.on('signaling-lost', () => this.emit('signaling-lost'))
+    signaling.on('signaling-restored', () => this.emit('signaling-restored'))
     this.peer.on('tree-ended', this.onTreeEnded)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null
   }

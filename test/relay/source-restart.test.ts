@@ -4,30 +4,11 @@
 // of dropping the new session's munros as conflicts with the old one and
 // stalling. Real socket.io server, real WebRTC (@roamhq/wrtc), the source in
 // its own process, the SDK's default timings and k.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { exportKeyPair, generateKeyPair, treeIdFromPublicKey, type MunroViewer } from '../../src/index.js'
 import { startServer, waitFor, type TestServer } from '../helpers/signaling.js'
 import { DEFAULTS, allConnected, startViewers } from '../helpers/tree.js'
-
-/** A source in its own process: writes "<run>:<n>" every 50 ms, a start point every 5th. */
-const SOURCE = `
-const { createSource, importKeyPair } = await import('./src/index.ts')
-const { wrtc } = await import('./test/helpers/wrtc.ts')
-const [url, key, run] = process.argv.slice(1)
-const source = await createSource({ signal: url, keyPair: importKeyPair(JSON.parse(key)), wrtc, iceServers: [], statsIntervalMs: 0 })
-let n = 0
-setInterval(() => source.write(run + ':' + n, { startPoint: n++ % 5 === 0 }), 50)
-process.stdout.write('ready\\n')
-`
-
-function startSourceProcess(url: string, key: string, run: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SOURCE, url, key, run], { stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve(child))
-    child.once('exit', (code) => reject(new Error(`source process exited with ${code}`)))
-  })
-}
+import { startSourceProcess } from '../helpers/source-process.js'
 
 let server: TestServer | undefined
 const cleanup: Array<() => void> = []

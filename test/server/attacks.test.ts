@@ -187,6 +187,32 @@ describe('eviction cannot be driven by an outsider', () => {
     expect((await treeShape(treeId)).has(bad.peerId)).toBe(false)
   }, 30_000)
 
+  it('a frozen relay reported unresponsive by 4 children with tenure on 4 distinct addresses is moved away from, never evicted', async () => {
+    await boot()
+    // k1 = 2: the source feeds the relay R (the one its children think frozen) and another relay O with room for them.
+    const { treeId, source, viewers } = await honestTree(2, { k: 4, k1: 2 })
+    const [frozen, other] = viewers as [Honest, Honest]
+    const children: Socket[] = []
+    for (const address of ['127.0.0.31', '127.0.0.32', '127.0.0.33', '127.0.0.34']) {
+      const s = await raw(address)
+      const res = (await ask<JoinResult>(s, 'tree:join', { version: V, treeId })) as JoinResult & { ok: true }
+      expect(res.placement.parent).toBe(frozen.peerId)
+      children.push(s)
+    }
+    await sleep(5_200) // default reportTenureMs is 5 s: these reports would count if their reason did
+    for (const s of children) expect(await ask(s, 'peer:report', { treeId, parentId: frozen.peerId, reason: 'unresponsive' })).toMatchObject({ ok: true })
+    await sleep(200)
+    expect(frozen.ended).toEqual([])
+    expect(await metric('munro_evictions_total')).toBe(0)
+    expect(await metric('munro_reports_total', '{reason="unresponsive"}')).toBe(4)
+    const shape = await treeShape(treeId)
+    expect(shape.get(frozen.peerId)?.parent).toBe(source.peerId)
+    // Every reporter was moved away from it (under O, which had the room).
+    const moved = [...shape.values()].filter((n) => n.parent === other.peerId)
+    expect(moved).toHaveLength(4)
+    expect([...shape.values()].filter((n) => n.parent === frozen.peerId)).toHaveLength(0)
+  }, 30_000)
+
   it('keeps nothing for reports against the source (was: +15 MB heap after 247k reports)', async () => {
     await boot({ messagesPerSecond: 100_000, messageBurst: 100_000 })
     const { treeId, source } = await honestTree(0, { k1: 64 })
