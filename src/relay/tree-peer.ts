@@ -88,6 +88,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
       stallMs: options.stallMs,
       createLink: (id) => this.signalled(createLink(true, id), id),
       resumePoint: () => this.resumePoint(),
+      holdHandshake: () => this.holdHandshake(),
       position: options.position ?? (() => (this.buffer.isEmpty ? -1 : this.buffer.endIndex)),
       onData: (frame, bytes, from) => options.onParentData?.(frame, bytes, from),
       report: (id, reason) => this.report(id, reason),
@@ -187,18 +188,35 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
 
   /**
    * Where the next parent should start. Our first parent picks (its latest
-   * start point). After that, with data: right after our last chunk. Without
+   * start point), unless children already wait for an earlier position. After that, with data: right after our last chunk. Without
    * any (the first parent failed before delivering): from the first verified
    * position we saw, or everything the new parent holds, so nothing is lost.
    */
   private resumePoint(): ResumePoint {
     if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex, epoch: this.buffer.epoch }
+    // Children already wait for a position (we took a departed parent's slot before holding anything):
+    // start there, or what they missed since their old parent left would be skipped for all of them.
+    const awaited = this.children.awaited()
+    if (awaited) {
+      this.hadParent = true
+      return { kind: 'index', ...awaited }
+    }
     if (!this.hadParent) {
       this.hadParent = true
       return { kind: 'latest' }
     }
     // No session seen yet (epoch -1): ask for session 0 from the start; a sender on another session starts it afresh.
     return { kind: 'index', index: this.options.resumeHint?.() ?? 0, epoch: Math.max(0, this.buffer.epoch) }
+  }
+
+  /**
+   * A peer that holds nothing yet and was placed with children (it took a
+   * departed parent's slot) lets them say where they stopped before it asks
+   * its own parent where to start (briefly: see HANDSHAKE_HOLD_MS).
+   */
+  private holdHandshake(): boolean {
+    const children = this.follower.placement?.children ?? []
+    return !this.hadParent && this.buffer.isEmpty && children.length > 0 && !this.children.allStarted(children)
   }
 
   private report(parentId: string, reason: ReportReason): void {
