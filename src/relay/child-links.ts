@@ -28,6 +28,8 @@ export class ChildLinks {
   private readonly sessions = new Map<string, ChildSession>()
   private readonly deferred = new Map<string, { signals: Signal[]; timer: ReturnType<typeof setTimeout> }>()
   private readonly admission = new ChildAdmission()
+  /** When the placement first named each child it still names: a newcomer is served from then on. */
+  private readonly listedAt = new Map<string, number>()
   private destroyed = false
 
   constructor(private readonly options: ChildLinksOptions) {}
@@ -39,6 +41,21 @@ export class ChildLinks {
   /** Ids of children whose link is open. */
   openIds(): string[] {
     return [...this.sessions.values()].filter((s) => s.link.state === 'open').map((s) => s.peerId)
+  }
+
+  /** Whether every child in `childIds` has a session whose handshake came in. */
+  allStarted(childIds: readonly string[]): boolean {
+    return childIds.every((id) => this.sessions.get(id)?.started === true)
+  }
+
+  /** The earliest position a child waits at while we hold nothing (we have just joined, it came to us). */
+  awaited(): { index: number; epoch: number } | undefined {
+    let earliest: { index: number; epoch: number } | undefined
+    for (const session of this.sessions.values()) {
+      const at = session.awaited
+      if (at && (!earliest || at.index < earliest.index)) earliest = at
+    }
+    return earliest
   }
 
   /** Signaling data from child `childId` (one the placement lists). */
@@ -71,6 +88,9 @@ export class ChildLinks {
 
   /** Ends the sessions (and waiting offers) of children the placement no longer lists. */
   retain(childIds: readonly string[]): void {
+    const now = Date.now()
+    for (const id of this.listedAt.keys()) if (!childIds.includes(id)) this.listedAt.delete(id)
+    for (const id of childIds) if (!this.listedAt.has(id)) this.listedAt.set(id, now)
     for (const [id, session] of this.sessions) if (!childIds.includes(id)) session.destroy()
     for (const [id, entry] of this.deferred) {
       if (childIds.includes(id)) continue
@@ -88,6 +108,7 @@ export class ChildLinks {
     this.destroyed = true
     for (const entry of this.deferred.values()) clearTimeout(entry.timer)
     this.deferred.clear()
+    this.listedAt.clear()
     for (const session of [...this.sessions.values()]) session.destroy()
   }
 
@@ -99,6 +120,7 @@ export class ChildLinks {
     const session = new ChildSession(childId, this.options.createLink(childId), buffer, {
       treeKey,
       keepaliveMs,
+      listedAt: this.listedAt.get(childId),
       resumeFloor: (requested) => this.admission.resumeFloor(childId, requested, buffer, Date.now()),
       onClose: (s) => {
         this.options.onClosed(s.link.bytesReceived, s.link.bytesSent)

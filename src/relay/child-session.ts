@@ -25,6 +25,12 @@ export interface ChildSessionOptions {
    * again and again.
    */
   resumeFloor?: (requested: number) => number | undefined
+  /**
+   * When the placement first named this child (ms). A newcomer gets every
+   * message that began since then: its channel may open later than data
+   * that was written after it joined.
+   */
+  listedAt?: number
 }
 
 export class ChildSession {
@@ -41,7 +47,7 @@ export class ChildSession {
   private initSent: CachedInit | undefined
   /** The source session the cursor's index belongs to. */
   private epoch = -1
-  /** When the channel opened: a newcomer gets every message from then on, at least. */
+  /** When the channel opened: a newcomer gets every message from then on, at least (or from `listedAt`). */
   private openedAt = Infinity
   private keepaliveTimer: ReturnType<typeof setInterval> | null = null
   private destroyed = false
@@ -63,6 +69,16 @@ export class ChildSession {
     return this.cursor
   }
 
+  /** The child's handshake came in. */
+  get started(): boolean {
+    return this.cursor !== undefined || this.waitingForData
+  }
+
+  /** Where the child asked to continue while we held nothing yet (its session known), else undefined. */
+  get awaited(): { index: number; epoch: number } | undefined {
+    return this.cursor !== undefined && this.epoch !== -1 && this.buffer.isEmpty ? { index: this.cursor, epoch: this.epoch } : undefined
+  }
+
   /** What a close may have lost in flight: the link's send buffer and queue when we last looked. */
   get unconfirmedBytes(): number {
     return this.unconfirmed
@@ -75,8 +91,8 @@ export class ChildSession {
       this.setCursor(this.buffer.firstIndex)
     }
     if (this.destroyed || this.blocked || this.cursor === undefined) return
-    // A new source session replaced the buffer: the child needs all of it.
-    if (this.epoch !== this.buffer.epoch) this.setCursor(this.buffer.firstIndex)
+    // A new source session replaced the buffer: the child needs all of it (nothing held yet is no session).
+    if (this.epoch !== this.buffer.epoch && this.buffer.epoch !== -1) this.setCursor(this.buffer.firstIndex)
     for (;;) {
       const { index, behind } = this.buffer.resolve(this.cursor)
       if (behind) {
@@ -187,7 +203,7 @@ export class ChildSession {
     if (resume.kind === 'latest' && this.buffer.isEmpty) {
       this.waitingForData = true
     } else if (resume.kind === 'latest') {
-      this.setCursor(this.buffer.latestStartPoint(this.openedAt))
+      this.setCursor(this.buffer.latestStartPoint(Math.min(this.openedAt, this.options.listedAt ?? Infinity)))
     } else if (resume.epoch !== 0 && this.buffer.epoch !== -1 && resume.epoch !== this.buffer.epoch) {
       // The child followed another source session (0: it does not know): this one is new to it, from its start.
       if (this.buffer.isEmpty) this.waitingForData = true
@@ -195,6 +211,9 @@ export class ChildSession {
     } else {
       const floor = this.options.resumeFloor?.(resume.index) ?? -Infinity
       this.setCursor(this.buffer.isEmpty ? resume.index : Math.max(resume.index, floor, this.buffer.firstIndex))
+      // Nothing held yet (a parent that has just joined): the index belongs to the child's session, so data of
+      // that session must continue from it, not restart the cursor at whatever we happen to hold first.
+      if (this.buffer.epoch === -1 && resume.epoch !== 0) this.epoch = resume.epoch
     }
     this.pump()
   }

@@ -14,6 +14,7 @@ export interface ParentLinkOptions {
   stallMs: number
   createLink: (parentId: string) => Link
   resumePoint: () => ResumePoint
+  holdHandshake?: () => boolean
   position: () => number
   onData: (frame: MunroFrame | ChunkFrame | InitFrame, bytes: Uint8Array, from: ParentSession) => void
   report: (parentId: string, reason: ReportReason) => void
@@ -78,6 +79,7 @@ export class ParentLink extends EventEmitter<ParentLinkEvents> {
       treeKey: this.options.treeKey,
       stallMs: this.options.stallMs,
       resumePoint: this.options.resumePoint,
+      holdHandshake: this.options.holdHandshake,
       position: this.options.position,
       onData: (frame, bytes) => this.options.onData(frame, bytes, session),
       onFailure: this.onFailure

@@ -30,12 +30,20 @@ export type ParentFailure =
 
 /** How many stall times a parent that keeps talking has to bring progress. */
 export const TALKING_GRACE = 3
+/** How long the handshake may wait for `holdHandshake` to clear, and how often it is asked. */
+export const HANDSHAKE_HOLD_MS = 1_000
+const HANDSHAKE_HOLD_STEP_MS = 25
 
 export interface ParentSessionOptions {
   treeKey: Uint8Array
   stallMs: number
-  /** Where we want the stream to continue. Read when the channel opens. */
+  /** Where we want the stream to continue. Read when the handshake goes out. */
   resumePoint: () => ResumePoint
+  /**
+   * True while the handshake should wait (at most HANDSHAKE_HOLD_MS after the
+   * channel opened) because resumePoint() may still learn a better answer.
+   */
+  holdHandshake?: () => boolean
   /** The verified stream position; progress is this value changing. */
   position: () => number
   /** Each munro or chunk, with its encoded bytes, in arrival order. */
@@ -50,6 +58,7 @@ export class ParentSession {
   private readonly tickMs: number
   private lastTick = Date.now()
   private stallTimer: ReturnType<typeof setInterval> | null = null
+  private holdTimer: ReturnType<typeof setTimeout> | null = null
   private destroyed = false
   private madeProgress = false
   private openedAt = Infinity
@@ -87,6 +96,8 @@ export class ParentSession {
     this.destroyed = true
     if (this.stallTimer) clearInterval(this.stallTimer)
     this.stallTimer = null
+    if (this.holdTimer) clearTimeout(this.holdTimer)
+    this.holdTimer = null
     this.link.off('open', this.onOpen)
     this.link.off('frame', this.onFrame)
     this.link.off('close', this.onClose)
@@ -110,6 +121,16 @@ export class ParentSession {
 
   private readonly onOpen = (): void => {
     this.openedAt = this.lastProgress = this.lastHeard = Date.now()
+    this.sendHandshake()
+  }
+
+  private readonly sendHandshake = (): void => {
+    this.holdTimer = null
+    if (this.destroyed || this.link.state !== 'open') return
+    if (Date.now() - this.openedAt < HANDSHAKE_HOLD_MS && this.options.holdHandshake?.()) {
+      this.holdTimer = setTimeout(this.sendHandshake, HANDSHAKE_HOLD_STEP_MS)
+      return
+    }
     this.link.send(encodeFrame({ type: FrameType.HANDSHAKE, treeKey: this.options.treeKey, resume: this.options.resumePoint() }))
   }
 

@@ -38,9 +38,11 @@ const api = {
     const b = video.buffered
     return { ...player.stats(), currentTime: video.currentTime, bufferedStart: b.length > 0 ? b.start(0) : null, events: [...events] }
   },
-  destroy(): void {
+  /** Destroys the player (twice: idempotent) and returns the events and counts as of that moment. */
+  destroy(): { events: string[]; messagesAppended: number } {
     player.destroy()
     player.destroy()
+    return { events: [...events], messagesAppended: player.stats().messagesAppended }
   }
 }
 

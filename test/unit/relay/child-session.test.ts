@@ -2,7 +2,7 @@
 // child never makes the parent hold more than the buffer, and one that falls
 // out of the window skips to the latest start point.
 import { EventEmitter } from 'eventemitter3'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ChildSession } from '../../../src/relay/child-session.js'
 import { StreamBuffer, type BufferedChunk } from '../../../src/relay/stream-buffer.js'
 import { decodeFrame, encodeFrame, FrameType } from '../../../src/wire/frames.js'
@@ -107,5 +107,41 @@ describe('ChildSession', () => {
     const resumedAt = got.find((i) => i! > 1)!
     expect(resumedAt % 10).toBe(0) // a start point
     expect(resumedAt).toBeGreaterThanOrEqual(buffer.firstIndex)
+  })
+
+  it('serves a newcomer every message that began since the placement named it, though its channel opened later', () => {
+    // Before: a newcomer was served from when its channel opened, so what was written between its join and that lost.
+    clock = 0
+    const buffer = new StreamBuffer({ windowMs: 10_000, maxBytes: 1 << 20, now: () => clock })
+    fill(buffer, 0, 5)
+    const listedAt = (clock = 1_000)
+    fill(buffer, 5, 10)
+    clock = 3_000
+    const link = new ScriptedLink()
+    vi.useFakeTimers({ now: clock })
+    try {
+      new ChildSession('child', link as unknown as Link, buffer, { treeKey, keepaliveMs: 60_000, onClose: () => {}, listedAt })
+      link.open()
+      link.emit('frame', encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'latest' } }))
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(sentChunks(link)).toEqual([5, 6, 7, 8, 9])
+  })
+
+  it('holding nothing yet, continues a child at its index once data of its session arrives', () => {
+    // Before: the cursor took the empty buffer's session (none); the first munro changed it, the cursor restarted
+    // at the empty buffer's index 0, fell "behind" the first chunk and skipped to the live edge: chunks lost.
+    clock = 0
+    const buffer = new StreamBuffer({ windowMs: 10_000, maxBytes: 1 << 20, now: () => clock })
+    const { s, link } = session(buffer)
+    link.emit('frame', encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 5, epoch: 7 } }))
+    buffer.reset(7)
+    buffer.addMunro({ start: 5, count: 1, timestamp: 0, frame: new Uint8Array([0xa0, 5]) })
+    s.pump()
+    buffer.add(chunk(5))
+    fill(buffer, 6, 10)
+    s.pump()
+    expect(sentChunks(link)).toEqual([5, 6, 7, 8, 9])
   })
 })
