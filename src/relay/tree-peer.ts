@@ -11,7 +11,7 @@
 // restarted server can rebuild the tree from them, and a placement after the
 // reconnect keeps every link whose peer it still names.
 import { EventEmitter } from 'eventemitter3'
-import type { Placement, RelayedSignal, ReportReason, TreeEnded } from '../protocol/signaling.js'
+import { SignalingErrorCode, type Placement, type RelayedSignal, type ReportReason, type TreeEnded } from '../protocol/signaling.js'
 import type { SignalingClient } from '../signaling/signaling-client.js'
 import type { WebRtcImplementation } from '../transport/peer-link.js'
 import type { ChunkFrame, InitFrame, MunroFrame, ResumePoint } from '../wire/frames.js'
@@ -88,6 +88,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
       stallMs: options.stallMs,
       createLink: (id) => this.signalled(createLink(true, id), id),
       resumePoint: () => this.resumePoint(),
+      holdHandshake: () => this.holdHandshake(),
       position: options.position ?? (() => (this.buffer.isEmpty ? -1 : this.buffer.endIndex)),
       onData: (frame, bytes, from) => options.onParentData?.(frame, bytes, from),
       report: (id, reason) => this.report(id, reason),
@@ -187,18 +188,35 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
 
   /**
    * Where the next parent should start. Our first parent picks (its latest
-   * start point). After that, with data: right after our last chunk. Without
+   * start point), unless children already wait for an earlier position. After that, with data: right after our last chunk. Without
    * any (the first parent failed before delivering): from the first verified
    * position we saw, or everything the new parent holds, so nothing is lost.
    */
   private resumePoint(): ResumePoint {
     if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex, epoch: this.buffer.epoch }
+    // Children already wait for a position (we took a departed parent's slot before holding anything):
+    // start there, or what they missed since their old parent left would be skipped for all of them.
+    const awaited = this.children.awaited()
+    if (awaited) {
+      this.hadParent = true
+      return { kind: 'index', ...awaited }
+    }
     if (!this.hadParent) {
       this.hadParent = true
       return { kind: 'latest' }
     }
     // No session seen yet (epoch -1): ask for session 0 from the start; a sender on another session starts it afresh.
     return { kind: 'index', index: this.options.resumeHint?.() ?? 0, epoch: Math.max(0, this.buffer.epoch) }
+  }
+
+  /**
+   * A peer that holds nothing yet and was placed with children (it took a
+   * departed parent's slot) lets them say where they stopped before it asks
+   * its own parent where to start (briefly: see HANDSHAKE_HOLD_MS).
+   */
+  private holdHandshake(): boolean {
+    const children = this.follower.placement?.children ?? []
+    return !this.hadParent && this.buffer.isEmpty && children.length > 0 && !this.children.allStarted(children)
   }
 
   private report(parentId: string, reason: ReportReason): void {
@@ -212,8 +230,11 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
 
   private signalled<L extends Link>(link: L, remoteId: string): L {
     link.on('signal', (data) => {
-      this.options.signaling.sendSignal(this.options.treeId, remoteId, data as unknown as Record<string, unknown>).catch(() => {
-        // The neighbour left meanwhile, or signaling is away; the link will time out or be replaced.
+      this.options.signaling.sendSignal(this.options.treeId, remoteId, data as unknown as Record<string, unknown>).catch((err: { code?: string }) => {
+        // The server keeps a peer whose socket dropped in place for its detach grace, in case only its socket blipped.
+        // If our link to that parent is down too, it is gone (a closed tab): ask to be moved now instead of waiting out
+        // the grace. Otherwise the neighbour left meanwhile, or signaling is away; the link times out or is replaced.
+        if (err?.code === SignalingErrorCode.PEER_ABSENT && remoteId === this.parentId) this.report(remoteId, 'unresponsive')
       })
     })
     return link

@@ -1,8 +1,8 @@
 // The part of SignalingClient a TreePeer uses, scripted: the test pushes
 // placements and signals, and reads what the peer reported and sent.
 import { EventEmitter } from 'eventemitter3'
-import type { Placement, ReportReason } from '../../src/protocol/signaling.js'
-import type { SignalingClient, SignalingClientEvents } from '../../src/signaling/signaling-client.js'
+import { SignalingErrorCode, type Placement, type ReportReason } from '../../src/protocol/signaling.js'
+import { SignalingClientError, type SignalingClient, type SignalingClientEvents } from '../../src/signaling/signaling-client.js'
 
 export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
   readonly reports: Array<{ parentId: string; reason: ReportReason }> = []
@@ -10,6 +10,8 @@ export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
   hints: (() => { parentId: string | null; childIds: string[] }) | null = null
   /** While false, requests fail as they would with the socket down. */
   connected = true
+  /** Peers the server holds as away (socket dropped, detach grace): signals to them fail with ERR_PEER_ABSENT. */
+  readonly absent = new Set<string>()
 
   async reportParent(_treeId: string, parentId: string, reason: ReportReason): Promise<void> {
     if (!this.connected) throw new Error('disconnected')
@@ -18,6 +20,7 @@ export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
 
   async sendSignal(_treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
     if (!this.connected) throw new Error('disconnected')
+    if (this.absent.has(to)) throw new SignalingClientError(SignalingErrorCode.PEER_ABSENT, `${to} is away`)
     this.signalsSent.push({ to, data })
   }
 

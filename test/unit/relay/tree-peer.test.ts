@@ -5,9 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { OFFER_INTERVAL_MS, REWIND_BUDGET } from '../../../src/relay/child-admission.js'
 import { FLAP_LIMIT } from '../../../src/relay/parent-health.js'
-import { TALKING_GRACE } from '../../../src/relay/parent-session.js'
+import { HANDSHAKE_HOLD_MS, TALKING_GRACE } from '../../../src/relay/parent-session.js'
 import { TreePeer } from '../../../src/relay/tree-peer.js'
-import { encodeFrame, FrameType } from '../../../src/wire/frames.js'
+import { decodeFrame, encodeFrame, FrameType } from '../../../src/wire/frames.js'
 import { fakeLinks, type FakeLink } from '../../helpers/fake-link.js'
 import { FakeSignaling, placement } from '../../helpers/fake-signaling.js'
 
@@ -137,6 +137,31 @@ describe('TreePeer: blaming a parent', () => {
     expect(sig.reports).toEqual([{ parentId: 'P', reason: 'unresponsive' }])
   })
 
+  it("asks to be moved at once when its parent's link closed and the server holds that parent as away (a closed tab)", async () => {
+    start('P')
+    linkTo('P').open()
+    for (let t = 0; t < STALL_MS + 500; t += 500) {
+      position++
+      vi.advanceTimersByTime(500)
+    }
+    sig.absent.add('P')
+    linkTo('P').close('ERR_DATA_CHANNEL')
+    vi.advanceTimersByTime(250) // the retry makes a new link, whose offer the server refuses
+    linkTo('P').emit('signal', { type: 'offer', sdp: 'retry' } as never)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(sig.reports).toEqual([{ parentId: 'P', reason: 'unresponsive' }])
+  })
+
+  it("does not report a child that is away: only its parent's absence moves it", async () => {
+    start('P', ['C'])
+    sig.absent.add('C')
+    offer('C')
+    await vi.advanceTimersByTimeAsync(0)
+    linkTo('C').emit('signal', { type: 'answer', sdp: 'a' } as never)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(sig.reports).toEqual([])
+  })
+
   it('does not blame its parent for the time this peer itself was frozen', () => {
     start('P')
     const link = linkTo('P')
@@ -259,5 +284,43 @@ describe('TreePeer: a child that reconnects in a loop', () => {
     third.open()
     third.receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 0, epoch: 5 } }))
     expect(chunksSent(third).length).toBeLessThanOrEqual(refillChunks + 1)
+  })
+
+  it('having just taken a departed parent\'s slot, asks its own parent for where its waiting children stopped', () => {
+    // Before: a peer holding nothing asked its first parent for the latest start point, after what its new
+    // children were waiting for: what they missed since their old parent left was skipped for all of them.
+    start('P', ['C'])
+    offer('C')
+    linkTo('C').open()
+    linkTo('C').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 40, epoch: 3 } }))
+    linkTo('P').open()
+    const sent = decodeFrame(linkTo('P').sent[0]!)
+    expect(sent.ok && sent.frame.type === FrameType.HANDSHAKE && sent.frame.resume).toEqual({ kind: 'index', index: 40, epoch: 3 })
+  })
+
+  it('holding nothing, placed with children, lets them handshake before its own (at most HANDSHAKE_HOLD_MS)', () => {
+    // Before: its parent's channel opened first and it asked at once for the latest start point, past where
+    // the children it inherited had stopped.
+    const handshakeOn = (link: FakeLink) => link.sent.map((f) => decodeFrame(f)).find((d) => d.ok && d.frame.type === FrameType.HANDSHAKE)
+    start('P', ['C'])
+    linkTo('P').open()
+    vi.advanceTimersByTime(100)
+    expect(handshakeOn(linkTo('P'))).toBeUndefined()
+    offer('C')
+    linkTo('C').open()
+    linkTo('C').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 40, epoch: 3 } }))
+    vi.advanceTimersByTime(50)
+    const sent = handshakeOn(linkTo('P'))
+    expect(sent?.ok && sent.frame.type === FrameType.HANDSHAKE && sent.frame.resume).toEqual({ kind: 'index', index: 40, epoch: 3 })
+
+    // A child that never handshakes holds it up no longer than HANDSHAKE_HOLD_MS.
+    peer.destroy()
+    start('Q', ['D'])
+    linkTo('Q').open()
+    vi.advanceTimersByTime(HANDSHAKE_HOLD_MS - 50)
+    expect(handshakeOn(linkTo('Q'))).toBeUndefined()
+    vi.advanceTimersByTime(100)
+    const late = handshakeOn(linkTo('Q'))
+    expect(late?.ok && late.frame.type === FrameType.HANDSHAKE && late.frame.resume).toEqual({ kind: 'latest' })
   })
 })
