@@ -128,6 +128,9 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     signaling.on('signaling-lost', () => this.emit('signaling-lost'))
     signaling.on('signaling-restored', () => this.emit('signaling-restored'))
     this.peer.on('tree-ended', this.onTreeEnded)
+    // A closing tab leaves at once: the server otherwise holds a peer whose socket dropped in place for its
+    // detach grace (it may only be a blip), and children whose links died with the tab would wait that long.
+    globalThis.addEventListener?.('pagehide', this.onPageHide)
     this.statsTimer = o.statsIntervalMs > 0 ? setInterval(() => this.emit('stats', this.stats()), o.statsIntervalMs) : null
   }
 
@@ -206,6 +209,7 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
+    globalThis.removeEventListener?.('pagehide', this.onPageHide)
     this.stopStats()
     void this.signaling.leaveTree(this.treeId).catch(() => undefined).finally(() => this.signaling.destroy())
     this.closeStreams()
@@ -214,6 +218,8 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     this.peer.destroy()
     this.removeAllListeners()
   }
+
+  private readonly onPageHide = (): void => this.destroy()
 
   private readonly onMessage = (message: MunroMessage): void => {
     if (this.destroyed) return
