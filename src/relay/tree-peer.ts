@@ -61,6 +61,10 @@ export interface LinkCounters {
   droppedOffers: number
 }
 
+/** A shed signal is sent again after 100, 200, 400, 800 ms, then given up (the link's connect timeout takes over). */
+const SIGNAL_RETRIES = 4
+const SIGNAL_RETRY_MS = 100
+
 export class TreePeer extends EventEmitter<TreePeerEvents> {
   readonly buffer: StreamBuffer
   private readonly follower: PlacementFollower
@@ -70,6 +74,8 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private closedBytesIn = 0
   private closedBytesOut = 0
   private destroyed = false
+  /** Signals the server shed, waiting to be sent again. */
+  private readonly signalRetries = new Set<ReturnType<typeof setTimeout>>()
   /** The tree ended: no more links, placements or reports. */
   private ended = false
   private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0 }
@@ -171,6 +177,8 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     s.off('signal', this.onSignal)
     s.off('resumed', this.onResumed)
     s.off('tree-ended', this.onTreeEnded)
+    for (const timer of this.signalRetries) clearTimeout(timer)
+    this.signalRetries.clear()
     this.closeLinks()
     this.removeAllListeners()
   }
@@ -229,15 +237,28 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   // ------------------------------------------------------------ signaling
 
   private signalled<L extends Link>(link: L, remoteId: string): L {
-    link.on('signal', (data) => {
-      this.options.signaling.sendSignal(this.options.treeId, remoteId, data as unknown as Record<string, unknown>).catch((err: { code?: string }) => {
-        // The server keeps a peer whose socket dropped in place for its detach grace, in case only its socket blipped.
-        // If our link to that parent is down too, it is gone (a closed tab): ask to be moved now instead of waiting out
-        // the grace. Otherwise the neighbour left meanwhile, or signaling is away; the link times out or is replaced.
-        if (err?.code === SignalingErrorCode.PEER_ABSENT && remoteId === this.parentId) this.report(remoteId, 'unresponsive')
-      })
-    })
+    link.on('signal', (data) => this.sendSignal(remoteId, data as unknown as Record<string, unknown>, 0))
     return link
+  }
+
+  private sendSignal(remoteId: string, data: Record<string, unknown>, attempt: number): void {
+    if (this.destroyed || this.ended) return
+    this.options.signaling.sendSignal(this.options.treeId, remoteId, data).catch((err: { code?: string }) => {
+      // A busy server sheds signals (ERR_OVERLOADED) rather than let pings starve; a lost offer or candidate would
+      // leave the link hanging until connectTimeoutMs, so try again shortly: shedding becomes delay, not loss.
+      if (err?.code === SignalingErrorCode.OVERLOADED && attempt < SIGNAL_RETRIES) {
+        const timer = setTimeout(() => {
+          this.signalRetries.delete(timer)
+          this.sendSignal(remoteId, data, attempt + 1)
+        }, SIGNAL_RETRY_MS * 2 ** attempt)
+        this.signalRetries.add(timer)
+        return
+      }
+      // The server keeps a peer whose socket dropped in place for its detach grace, in case only its socket blipped.
+      // If our link to that parent is down too, it is gone (a closed tab): ask to be moved now instead of waiting out
+      // the grace. Otherwise the neighbour left meanwhile, or signaling is away; the link times out or is replaced.
+      if (err?.code === SignalingErrorCode.PEER_ABSENT && remoteId === this.parentId) this.report(remoteId, 'unresponsive')
+    })
   }
 
   private readonly onSignal = (signal: RelayedSignal): void => {

@@ -12,6 +12,8 @@ export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
   connected = true
   /** Peers the server holds as away (socket dropped, detach grace): signals to them fail with ERR_PEER_ABSENT. */
   readonly absent = new Set<string>()
+  /** How many of the next signals the server sheds as overloaded. */
+  shedNext = 0
 
   async reportParent(_treeId: string, parentId: string, reason: ReportReason): Promise<void> {
     if (!this.connected) throw new Error('disconnected')
@@ -20,6 +22,7 @@ export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
 
   async sendSignal(_treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
     if (!this.connected) throw new Error('disconnected')
+    if (this.shedNext > 0 && this.shedNext--) throw new SignalingClientError(SignalingErrorCode.OVERLOADED, 'the server is busy')
     if (this.absent.has(to)) throw new SignalingClientError(SignalingErrorCode.PEER_ABSENT, `${to} is away`)
     this.signalsSent.push({ to, data })
   }

@@ -152,6 +152,17 @@ describe('TreePeer: blaming a parent', () => {
     expect(sig.reports).toEqual([{ parentId: 'P', reason: 'unresponsive' }])
   })
 
+  it('sends a signal the busy server shed again shortly, so the link is not left waiting for its connect timeout', async () => {
+    start('P')
+    sig.shedNext = 2
+    linkTo('P').emit('signal', { type: 'offer', sdp: 'o' } as never)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(sig.signalsSent).toEqual([])
+    await vi.advanceTimersByTimeAsync(100 + 200)
+    expect(sig.signalsSent).toEqual([{ to: 'P', data: { type: 'offer', sdp: 'o' } }])
+    expect(sig.reports).toEqual([])
+  })
+
   it("does not report a child that is away: only its parent's absence moves it", async () => {
     start('P', ['C'])
     sig.absent.add('C')
