@@ -18,8 +18,9 @@
 //     We write to the channel ourselves against our own water marks, and take
 //     over `_onChannelBufferedAmountLow` (what its channel `onbufferedamountlow`
 //     calls) to flush our bounded queue.
-//   Both hooks exist, with these names, in simple-peer 9.x (index.js and the
-//   prebuilt simplepeer.min.js that browser builds use).
+//   Both hooks exist, with these names, in simple-peer 9.x. Browser builds
+//   count on this takeover: their simple-peer (scripts/simple-peer-browser.ts)
+//   leaves out the Buffer and stream data path that no byte ever takes.
 //
 // Sections: options and events · PeerLink · helpers.
 

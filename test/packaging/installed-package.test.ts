@@ -60,12 +60,12 @@ describe('the packed tarballs', () => {
   it('hold only what users need: builds and types, no source maps, no sources, no tests', async () => {
     const files = (name: string) => project.packed.find((p) => p.name === name)!.files.map((f) => f.path)
     const sdk = files('munro')
-    expect(sdk).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/munro.js', 'dist/munro.node.js', 'dist/munro.iife.js', 'dist/types/index.d.ts']))
+    expect(sdk).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/munro.js', 'dist/simple-peer.js', 'dist/munro.node.js', 'dist/munro.iife.js', 'dist/types/index.d.ts']))
     const signal = files('munro-signal')
     expect(signal).toEqual(expect.arrayContaining(['bin/munro-signal.js', 'dist/signaling-server/index.js', 'dist/signaling-server/cli.js', 'dist/demo/index.html']))
     for (const path of [...sdk, ...signal]) expect(path).not.toMatch(/\.map$|\.ts$(?<!\.d\.ts)|^test\/|^src\//)
-    // The SDK is shipped once, and none of the server is in it.
-    expect(sdk.filter((p) => p.endsWith('.js'))).toEqual(['dist/munro.iife.js', 'dist/munro.js', 'dist/munro.node.js'])
+    // The SDK is shipped once (the ESM build's simple-peer in its own file), and none of the server is in it.
+    expect(sdk.filter((p) => p.endsWith('.js'))).toEqual(['dist/munro.iife.js', 'dist/munro.js', 'dist/munro.node.js', 'dist/simple-peer.js'])
     // Nor does any shipped file point at a map (or a source) that is not there.
     for (const [name, paths] of [['munro', sdk], ['munro-signal', signal]] as const) {
       for (const path of paths.filter((p) => p.endsWith('.js'))) {
