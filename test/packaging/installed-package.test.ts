@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { VIEWER_APP_BUDGET_BYTES } from '../../bench/package-size.js'
 import { launchBrowser } from '../browser/harness.js'
 import { exec, installPackages, lockClosure, userEnv, type InstalledProject } from './installed.js'
 
@@ -210,6 +211,8 @@ for await (const m of viewer.messages()) window.received.push(new TextDecoder().
     const iifeGzip = gzipSync(await readFile(iife)).length
     console.log(`viewer-only Vite app: ${(appGzip / 1024).toFixed(1)} kB gzip; munro.iife.js: ${(iifeGzip / 1024).toFixed(1)} kB gzip`)
     expect(appGzip).toBeLessThan(iifeGzip)
+    // The size budget, checked where CI runs it (the bench prints the same app's figures).
+    expect(appGzip, `viewer app ${appGzip} B gzip, budget ${VIEWER_APP_BUDGET_BYTES} B`).toBeLessThanOrEqual(VIEWER_APP_BUDGET_BYTES)
 
     const site = await startServer(['--static', join(project.dir, 'site')])
     try {
