@@ -127,8 +127,11 @@ export class MemorySessionStore implements SessionStore {
   private depart(key: string, record: DepartedRecord): void {
     this.departed.delete(key)
     this.departed.set(key, record)
-    for (const k of this.departed.keys()) {
-      if (this.departed.size <= this.maxDeparted) break
+    // Oldest first, and every record gets the same TTL: the expired ones lead. Dropping them here keeps churn from
+    // filling the store up to maxDeparted with records nobody can use any more.
+    const now = this.now()
+    for (const [k, r] of this.departed) {
+      if (this.departed.size <= this.maxDeparted && r.expiresAt > now) break
       this.departed.delete(k)
     }
   }

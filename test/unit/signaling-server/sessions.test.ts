@@ -43,4 +43,20 @@ describe('MemorySessionStore', () => {
     }
     expect(store.size).toBeLessThanOrEqual(3)
   })
+
+  it('forgets departed peers once their TTL has passed, without waiting for the count bound (churn must not grow the server)', async () => {
+    let now = 0
+    const store = new MemorySessionStore(randomBytes(32), 1_000, 100_000, () => now)
+    for (let i = 0; i < 500; i++) {
+      now = i * 10 // one departure every 10 ms: at most 100 within a 1 s TTL
+      await store.issue(T, `p${i}`)
+      if (i % 2 === 0) await store.keep(T, `p${i}`, null)
+      else await store.revoke(T, `p${i}`)
+    }
+    expect(store.size).toBeLessThanOrEqual(101)
+    const last = await store.issue(T, 'last')
+    await store.keep(T, 'last', 'parent')
+    expect(await store.check(T, last)).toBe('current')
+    expect(await store.lastParent(T, 'last')).toBe('parent')
+  })
 })
