@@ -73,7 +73,7 @@ export interface PlayerEvents {
 /** What play() needs of a viewer: its messages (with the source's signed `timestamp` and `gap`). */
 export type PlayableViewer = Pick<MunroViewer, 'on' | 'off' | 'stats'>
 
-type MediaSourceConstructor = { new (): MediaSource; isTypeSupported(type: string): boolean }
+export type MediaSourceConstructor = { new (): MediaSource; isTypeSupported(type: string): boolean }
 
 /** MediaSource, or ManagedMediaSource where it is the only one (iPhone Safari). */
 export function mediaSourceConstructor(scope: Record<string, unknown> = globalThis as unknown as Record<string, unknown>): MediaSourceConstructor | null {

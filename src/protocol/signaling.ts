@@ -111,6 +111,8 @@ export const ResumeSchema = v.strictObject({
 })
 export type ResumeTicket = v.InferOutput<typeof ResumeSchema>
 
+// Field notes are line comments: JSDoc on an inferred field shows up once per
+// use in TypeDoc, which then warns that the comment is declared several times.
 export const CreateTreeSchema = v.strictObject({
   version: v.literal(SIGNALING_PROTOCOL_VERSION, 'unsupported protocol version'),
   treeId: TreeIdSchema,
@@ -118,9 +120,9 @@ export const CreateTreeSchema = v.strictObject({
   signature: base64url(SIGNALING_LIMITS.signatureLength, 'signature'),
   k: v.optional(FanoutSchema),
   k1: v.optional(FanoutSchema),
-  /** The source's last ticket: after a server restart it keeps its peer id, so its children's claims still name it. */
+  // The source's last ticket: after a server restart it keeps its peer id, so its children's claims still name it.
   resume: v.optional(ResumeSchema),
-  /** The source's children on the data plane, sent with a rejoin (see LinkHintsSchema). */
+  // The source's children on the data plane, sent with a rejoin (see LinkHintsSchema).
   link: v.optional(LinkHintsSchema)
 })
 export type CreateTreeRequest = v.InferOutput<typeof CreateTreeSchema>
@@ -171,21 +173,34 @@ export type SendSignalRequest = v.InferOutput<typeof SendSignalSchema>
 
 // ------------------------------------------------------- server to client
 
-export const PlacementSchema = v.strictObject({
-  treeId: TreeIdSchema,
-  peerId: PeerIdSchema,
+// Placement and TreeEnded are written out (not inferred from their schemas) so
+// the API reference shows their fields; `satisfies` keeps each schema checking
+// every field its type promises.
+
+/** Where the server placed a peer in a tree. */
+export interface Placement {
+  treeId: string
+  peerId: string
   /** null for the source. */
-  parent: v.nullable(PeerIdSchema),
+  parent: string | null
   /** 0 for the source, 1 for its children, and so on. */
-  depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout)),
+  depth: number
+  children: string[]
   /**
    * Increases with every placement the server sends. A push and an ack can
    * arrive in either order; the client keeps whichever is newer.
    */
+  version: number
+}
+
+export const PlacementSchema = v.strictObject({
+  treeId: TreeIdSchema,
+  peerId: PeerIdSchema,
+  parent: v.nullable(PeerIdSchema),
+  depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  children: v.pipe(v.array(PeerIdSchema), v.maxLength(SIGNALING_LIMITS.maxFanout)),
   version: v.pipe(v.number(), v.integer(), v.minValue(0))
-})
-export type Placement = v.InferOutput<typeof PlacementSchema>
+}) satisfies v.GenericSchema<unknown, Placement>
 
 export const RelayedSignalSchema = v.strictObject({
   treeId: TreeIdSchema,
@@ -194,16 +209,21 @@ export const RelayedSignalSchema = v.strictObject({
 })
 export type RelayedSignal = v.InferOutput<typeof RelayedSignalSchema>
 
-export const TreeEndedSchema = v.strictObject({
-  treeId: TreeIdSchema,
+/** Why the server ended a peer's membership of a tree. */
+export interface TreeEnded {
+  treeId: string
   /**
    * source-gone: the source stayed away past its grace period; source-left: it said goodbye;
    * evicted: this peer's children proved it sent bad data; displaced: another connection
    * resumed this peer with its current ticket.
    */
+  reason: 'source-gone' | 'source-left' | 'evicted' | 'displaced'
+}
+
+export const TreeEndedSchema = v.strictObject({
+  treeId: TreeIdSchema,
   reason: v.picklist(['source-gone', 'source-left', 'evicted', 'displaced'])
-})
-export type TreeEnded = v.InferOutput<typeof TreeEndedSchema>
+}) satisfies v.GenericSchema<unknown, TreeEnded>
 
 export const ChallengeSchema = v.strictObject({ challenge: base64url(SIGNALING_LIMITS.challengeLength, 'challenge') })
 
