@@ -134,9 +134,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /**
  * A nominal size of MAX_FRAME_BYTES means "one full chunk": the raw chain
- * sends 16384 bytes, the SDK a payload that fills one CHUNK frame to 16384
- * bytes with its header and proof. Other sizes go as they are (raw: split
- * into 16 KiB pieces; SDK: chunked by the signer).
+ * sends 16384 bytes, the SDK the largest message the signer puts in one chunk
+ * (a CHUNK frame of 16384 bytes laid out for span `span`; flushed alone, its
+ * munro gets span 1, so the frame travels 32*log2(span) bytes shorter). Other
+ * sizes go as they are (raw: split into 16 KiB pieces; SDK: chunked by the signer).
  */
 export function sizeFor(nominal: number, span: number): SizePlan {
   const payload = maxChunkPayloadBytes(span)

@@ -349,7 +349,7 @@ export function formatSdkRelayBench(result: SdkRelayBenchResult): string {
   lines.push(
     '',
     `SDK/raw at 16 KiB: ${target === null ? 'n/a' : target.toFixed(2)} (target ≤ 1.25: ${target !== null && target <= 1.25 ? 'met' : 'NOT met'}). ` +
-      `16 KiB = one full frame: raw sends 16384 bytes, the SDK a ${result.results.find((r) => r.sizeBytes === 16384)?.sdkBytes ?? '?'}-byte message (one 16384-byte CHUNK frame, after a MUNRO frame). ` +
+      `16 KiB = one full frame: raw sends 16384 bytes, the SDK a ${result.results.find((r) => r.sizeBytes === 16384)?.sdkBytes ?? '?'}-byte message (one CHUNK frame after a MUNRO frame; its one-chunk munro has span 1, so the frame is 16384 bytes less its unused proof). ` +
       `64 KiB: raw sends four 16 KiB pieces, the SDK five chunks; time to the whole message.`,
     `Main-thread CPU per message, whole chain (source + ${result.hops} hops; Chromium TaskDuration over the timed rounds): ` +
       result.results.map((r) => `${size(r.sizeBytes)} raw ${ms(r.cpuPerMessageRaw ?? Number.NaN)} / SDK ${ms(r.cpuPerMessageSdk ?? Number.NaN)} ms`).join('; ') +
