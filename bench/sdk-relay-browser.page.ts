@@ -57,6 +57,12 @@ export interface RelaySamples {
   sdk: Record<number, Trip[]>
   /** By nominal size: instrumented messages (profileMessages per chain), hops 2..N. */
   profile: Record<number, { raw: RawStages[]; sdk: SdkStages[] }>
+  /**
+   * By nominal size: the page's main-thread task time (Chromium's TaskDuration,
+   * read by the Node side) over the timed rounds of each chain, and the
+   * messages it covers. Null when the Node side offers no CPU reading.
+   */
+  cpu: Record<number, { rawMs: number; sdkMs: number; messages: number }> | null
   crossOriginIsolated: boolean
   userAgent: string
 }
@@ -78,6 +84,10 @@ export interface SdkStages {
   hop: number
   /** The MUNRO frame, decoded, reaches VerifyPipeline.push (it was sent just before the chunk). */
   munroPushed: number
+  /** This hop's send() of the MUNRO frame towards the next hop returned; NaN at the tail. */
+  munroSent: number
+  /** munroPushed minus the previous hop's munroSent: the MUNRO frame's own transit. */
+  munroTransit: number
   munroVerifyStart: number
   munroVerifyEnd: number
   /** The (last) CHUNK frame, decoded, reaches VerifyPipeline.push. */
@@ -107,6 +117,8 @@ export interface JoinTiming {
 }
 
 const now = () => performance.now()
+/** The page's main-thread task time so far, ms, if the Node side exposed it (bench/sdk-relay-browser.ts). */
+const cpuReading = (globalThis as { munroBenchCpuMs?: () => Promise<number> }).munroBenchCpuMs
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 const TRIP_TIMEOUT_MS = 10_000
 
@@ -122,9 +134,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /**
  * A nominal size of MAX_FRAME_BYTES means "one full chunk": the raw chain
- * sends 16384 bytes, the SDK a payload that fills one CHUNK frame to 16384
- * bytes with its header and proof. Other sizes go as they are (raw: split
- * into 16 KiB pieces; SDK: chunked by the signer).
+ * sends 16384 bytes, the SDK the largest message the signer puts in one chunk
+ * (a CHUNK frame of 16384 bytes laid out for span `span`; flushed alone, its
+ * munro gets span 1, so the frame travels 32*log2(span) bytes shorter). Other
+ * sizes go as they are (raw: split into 16 KiB pieces; SDK: chunked by the signer).
  */
 export function sizeFor(nominal: number, span: number): SizePlan {
   const payload = maxChunkPayloadBytes(span)
@@ -288,6 +301,8 @@ function blankStages(hop: number): SdkStages {
   return {
     hop,
     munroPushed: NaN,
+    munroSent: NaN,
+    munroTransit: NaN,
     munroVerifyStart: NaN,
     munroVerifyEnd: NaN,
     chunkPushed: NaN,
@@ -376,6 +391,7 @@ async function sdkChain(url: string, hops: number, span: number): Promise<SdkCha
               queueMicrotask(() => (burstStart = Number.NaN))
             }
             const ok = send(frame)
+            if (frame[1] === FrameType.MUNRO) at(d).munroSent = now()
             if (frame[1] === FrameType.CHUNK) {
               const r = at(d)
               r.forwardStart = burstStart
@@ -428,6 +444,8 @@ async function sdkChain(url: string, hops: number, span: number): Promise<SdkCha
             out.push({
               hop: d,
               munroPushed: rel(r.munroPushed),
+              munroSent: rel(r.munroSent),
+              munroTransit: r.munroPushed - (stages[d - 1]?.munroSent ?? NaN),
               munroVerifyStart: rel(r.munroVerifyStart),
               munroVerifyEnd: rel(r.munroVerifyEnd),
               chunkPushed: rel(r.chunkPushed),
@@ -473,6 +491,7 @@ async function runRelayBench(options: RelayBenchOptions): Promise<RelaySamples> 
       raw: {},
       sdk: {},
       profile: {},
+      cpu: cpuReading ? {} : null,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
       userAgent: navigator.userAgent
     }
@@ -488,7 +507,15 @@ async function runRelayBench(options: RelayBenchOptions): Promise<RelaySamples> 
         // Alternate which chain goes first, so neither always follows the other's garbage.
         const order: Chain[] = round % 2 === 0 ? [raw, sdk] : [sdk, raw]
         for (const chain of order) {
+          const cpuBefore = cpuReading ? await cpuReading() : 0
           await paced(chain, plan, options.messagesPerRound, options.intervalMs, seq, chain === raw ? out.raw[plan.nominal]! : out.sdk[plan.nominal]!)
+          if (out.cpu) {
+            const spent = (await cpuReading!()) - cpuBefore
+            const c = (out.cpu[plan.nominal] ??= { rawMs: 0, sdkMs: 0, messages: 0 })
+            if (chain === raw) c.rawMs += spent
+            else c.sdkMs += spent
+            if (chain === raw) c.messages += options.messagesPerRound
+          }
         }
       }
     }

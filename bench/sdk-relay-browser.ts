@@ -13,6 +13,7 @@
 import { pathToFileURL } from 'node:url'
 import { startServer } from '../test/helpers/signaling.js'
 import { CROSS_ORIGIN_ISOLATION_HEADERS, assertIsolatedNetwork, pageApi, startHarness } from '../test/browser/harness.js'
+import type { CDPSession } from 'playwright-core'
 import { quantile } from './raw-relay-browser.js'
 import type { CryptoProbe, JoinTiming, RawStages, RelayBenchOptions, SdkRelayPageApi, SdkStages, Trip } from './sdk-relay-browser.page.js'
 
@@ -64,6 +65,12 @@ export interface SdkRelaySizeResult {
   /** Hop 1, for information: raw send -> hop 1; SDK write+flush -> v1 (includes hashing and signing). */
   firstHopRaw: Spread
   firstHopSdk: Spread
+  /**
+   * Main-thread CPU (Chromium TaskDuration) per message over the whole chain
+   * (source + every hop, plus the page's idle housekeeping), ms; null without a reading.
+   */
+  cpuPerMessageRaw: number | null
+  cpuPerMessageSdk: number | null
 }
 
 /**
@@ -86,6 +93,8 @@ export interface StageBreakdown {
   sdk: {
     /** Previous viewer's send() of the CHUNK frame returned -> the MUNRO frame (sent just before it), decoded, reaches Ingest.push. */
     munroTransit: number
+    /** Previous viewer's send() of the MUNRO frame returned -> it reaches Ingest.push here: its own transit. */
+    munroOwnTransit: number
     /** The MUNRO frame's signature check (acceptMunro), call to verdict. */
     signatureCheck: number
     /** Previous viewer's send() of the CHUNK frame returned -> the frame, decoded, reaches Ingest.push. */
@@ -179,6 +188,7 @@ function summarizeStages(sizeBytes: number, raw: RawStages[], sdk: SdkStages[]):
     sdk: {
       transit: med(sdk, (s) => s.chunkPushed),
       munroTransit: med(sdk, (s) => s.munroPushed),
+      munroOwnTransit: med(sdk, (s) => s.munroTransit),
       signatureCheck: med(sdk, (s) => s.munroVerifyEnd - s.munroVerifyStart),
       waitForMunro: med(sdk, (s) => s.chunkVerifyStart - s.chunkPushed),
       chunkVerify: med(sdk, (s) => s.chunkVerifyEnd - s.chunkVerifyStart),
@@ -218,7 +228,19 @@ export async function runSdkRelayBench(opts: SdkRelayBenchOptions = {}): Promise
     )
     try {
       const log = opts.log ?? false
-      const main = await harness.open('bench', { log })
+      // The page asks for its main thread's task time around each block of
+      // trips: CDP Performance.getMetrics, TaskDuration (seconds, cumulative).
+      let cdp: CDPSession | undefined
+      const main = await harness.open('bench', {
+        log,
+        beforeLoad: (page) =>
+          page.exposeFunction('munroBenchCpuMs', async () => {
+            const { metrics } = (await cdp!.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }
+            return (metrics.find((m) => m.name === 'TaskDuration')?.value ?? Number.NaN) * 1000
+          })
+      })
+      cdp = await main.context.newCDPSession(main.page)
+      await cdp.send('Performance.enable')
       main.page.setDefaultTimeout(0)
       const call = pageApi<SdkRelayPageApi>(main.page, 'munroSdkBench')
       const relayOptions: RelayBenchOptions = {
@@ -237,7 +259,10 @@ export async function runSdkRelayBench(opts: SdkRelayBenchOptions = {}): Promise
       const results = samples.plans.map((plan): SdkRelaySizeResult => {
         const raw = spread(perHop(samples.raw[plan.nominal] ?? []))
         const sdk = spread(perHop(samples.sdk[plan.nominal] ?? []))
+        const cpu = samples.cpu?.[plan.nominal]
         return {
+          cpuPerMessageRaw: cpu ? cpu.rawMs / cpu.messages : null,
+          cpuPerMessageSdk: cpu ? cpu.sdkMs / cpu.messages : null,
           sizeBytes: plan.nominal,
           rawBytes: plan.rawBytes,
           rawPieces: plan.rawPieces,
@@ -324,8 +349,11 @@ export function formatSdkRelayBench(result: SdkRelayBenchResult): string {
   lines.push(
     '',
     `SDK/raw at 16 KiB: ${target === null ? 'n/a' : target.toFixed(2)} (target ≤ 1.25: ${target !== null && target <= 1.25 ? 'met' : 'NOT met'}). ` +
-      `16 KiB = one full frame: raw sends 16384 bytes, the SDK a ${result.results.find((r) => r.sizeBytes === 16384)?.sdkBytes ?? '?'}-byte message (one 16384-byte CHUNK frame, after a MUNRO frame). ` +
+      `16 KiB = one full frame: raw sends 16384 bytes, the SDK a ${result.results.find((r) => r.sizeBytes === 16384)?.sdkBytes ?? '?'}-byte message (one CHUNK frame after a MUNRO frame; its one-chunk munro has span 1, so the frame is 16384 bytes less its unused proof). ` +
       `64 KiB: raw sends four 16 KiB pieces, the SDK five chunks; time to the whole message.`,
+    `Main-thread CPU per message, whole chain (source + ${result.hops} hops; Chromium TaskDuration over the timed rounds): ` +
+      result.results.map((r) => `${size(r.sizeBytes)} raw ${ms(r.cpuPerMessageRaw ?? Number.NaN)} / SDK ${ms(r.cpuPerMessageSdk ?? Number.NaN)} ms`).join('; ') +
+      '.',
     `Hop 1 p50 (not in the ratio): ${result.results.map((r) => `${size(r.sizeBytes)} raw ${ms(r.firstHopRaw.p50)} / SDK ${ms(r.firstHopSdk.p50)} ms`).join('; ')}.`
   )
   const bs = result.breakdown
@@ -342,6 +370,7 @@ export function formatSdkRelayBench(result: SdkRelayBenchResult): string {
       `| stage | ${bs.map((b) => `${size(b.sizeBytes)} raw | ${size(b.sizeBytes)} SDK`).join(' | ')} |`,
       `|---|${bs.map(() => '---:|---:').join('|')}|`,
       row("SDK: MUNRO frame in (decoded, at Ingest.push), after the previous hop's send() of the (last) chunk returned (< 0: it came earlier)", none, (b) => ms(b.sdk.munroTransit)),
+      row("SDK: the MUNRO frame's own transit (previous hop's send() of it returned → at Ingest.push here)", none, (b) => ms(b.sdk.munroOwnTransit)),
       row('SDK: its signature check (acceptMunro)', none, (b) => ms(b.sdk.signatureCheck)),
       row("transit: previous hop's send() returned → (last) frame in JS here (SDK: CHUNK decoded, at Ingest.push)", (b) => ms(b.raw.transit), (b) => ms(b.sdk.transit)),
       row("CHUNK at Ingest.push → acceptChunk() (waits for the munro's check)", none, (b) => ms(b.sdk.waitForMunro)),

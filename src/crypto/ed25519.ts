@@ -56,9 +56,21 @@ function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array
 }
 
-/** Rule 2: the S half of a signature is below the group order. */
+/** L as 32 little-endian bytes, for rule 2 without bigint arithmetic on every verification. */
+const L_BYTES = (() => {
+  const out = new Uint8Array(32)
+  for (let i = 0, n = L; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn)
+  return out
+})()
+
+/** Rule 2: the S half of a signature is below the group order (little-endian compare, top byte first). */
 function hasCanonicalS(signature: Uint8Array): boolean {
-  return leToBigint(signature.subarray(32, 64)) < L
+  for (let i = 31; i >= 0; i--) {
+    const s = signature[32 + i]!
+    const l = L_BYTES[i]!
+    if (s !== l) return s < l
+  }
+  return false // S === L
 }
 
 /** Rule 3: decodes A strictly; null when not canonical, not on the curve, or of small order. */

@@ -205,6 +205,8 @@ export class VerifyPipeline<S extends FrameSource> extends EventEmitter<VerifyPi
       if (sent.size > MAX_IGNORED_PER_PARENT) sent.delete(sent.keys().next().value as number)
       return verdict
     }
+    // Hash it now, while its munro's signature may still be under check.
+    this.verifier.prehash(frame)
     // The parent sent the chunk's munro just before: check the chunk once that verdict is in (it may
     // open a new source session whose munros sit at the same indices as the old one's).
     const munro = sent?.get(frame.munroStart)

@@ -18,10 +18,14 @@
 // an empty heartbeat chunk, so viewers can tell a quiet stream from a parent
 // that withholds data. The heartbeat timer dies with the signer.
 //
-// Every munro of a signer uses span = munroSpan, so a chunk frame's layout is
-// known when it is written: write() copies the message into its final frames
-// at once, and the caller may reuse its buffer as soon as write() returns.
-// Hashing waits for the close, where it can use the runtime's native SHA-256.
+// A chunk frame is laid out for span = munroSpan when it is written: write()
+// copies the message into its frames at once, and the caller may reuse its
+// buffer as soon as write() returns. Hashing waits for the close, where it can
+// use the runtime's native SHA-256. A munro that closes before it is full (a
+// write signed at its task's end, a deadline, flush()) gets the smallest span
+// that holds its chunks, and its frames are laid out again for it: every hop
+// then checks log2(munroSpan / span) fewer tree levels per chunk and keeps a
+// smaller verified tree, and each chunk carries a shorter proof.
 import { EventEmitter } from 'eventemitter3'
 import { ErrorCode, MunroError } from '../errors.js'
 import { MAX_SAFE_U64, equalBytes } from '../crypto/bytes.js'
@@ -98,6 +102,16 @@ interface OpenChunk {
   flags: number
   /** View of the payload inside `bytes`. */
   payload: Uint8Array
+}
+
+/** Bytes of a chunk's proof in a munro of `span`. */
+function proofBytes(span: number): number {
+  return (31 - Math.clz32(span)) * 32
+}
+
+/** The smallest power of two >= count (count >= 1). */
+function fittingSpan(count: number): number {
+  return 1 << (32 - Math.clz32(count - 1))
 }
 
 const DEFAULTS = { maxMessageBytes: 4 * 1024 * 1024, munroSpan: 32, munroDeadlineMs: 0, heartbeatMs: 0 }
@@ -235,7 +249,7 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
   private append(pieces: ChunkPiece[]): WriteResult {
     if (this.next + pieces.length > MAX_SAFE_U64) throw new MunroError(ErrorCode.INVALID_ARGUMENT, 'StreamSigner: chunk index space exhausted')
     const first = this.next
-    const proofPlaceholder = new Uint8Array(this.proofBytes())
+    const proofPlaceholder = new Uint8Array(proofBytes(this.munroSpan))
     for (const piece of pieces) {
       if (this.open.length === 0) {
         this.openStart = this.next
@@ -281,10 +295,6 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     this.open = []
   }
 
-  private proofBytes(): number {
-    return (31 - Math.clz32(this.munroSpan)) * 32
-  }
-
   private armDeadline(): void {
     if (this.munroDeadlineMs === 0) {
       // Signed at the end of this task: writes made together share one munro.
@@ -312,7 +322,14 @@ export class StreamSigner extends EventEmitter<StreamSignerEvents> {
     const chunks = this.open
     this.open = []
     const start = this.openStart
-    const span = this.munroSpan
+    const span = fittingSpan(chunks.length)
+    if (span < this.munroSpan) {
+      const proof = new Uint8Array(proofBytes(span))
+      for (const c of chunks) {
+        c.bytes = encodeFrame({ type: FrameType.CHUNK, index: c.index, munroStart: start, span, flags: c.flags, proof, payload: c.payload })
+        c.payload = c.bytes.subarray(c.bytes.length - c.payload.length)
+      }
+    }
     const timestamp = this.timestamp()
     const epoch = this.epoch
     // Hash, build the tree, write the proofs and sign now, in parallel with

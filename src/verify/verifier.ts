@@ -29,7 +29,10 @@
 // nodes are cached per munro, so after the first chunk a chunk costs its leaf
 // hash plus the part of its path not yet seen. A chunk whose munro is still
 // being verified waits for that verdict; one whose munro never came is
-// ERR_UNKNOWN_MUNRO (a parent always sends the munro first).
+// ERR_UNKNOWN_MUNRO (a parent always sends the munro first). Its leaf hash
+// need not wait: prehash() starts it as the frame arrives, so it runs while
+// the munro's signature is checked, and acceptChunk() uses it (the hash alone
+// decides nothing: only the proof check against a signed root accepts).
 //
 // Memory is bounded: at most maxMunros verified munros (the lowest are
 // evicted; everything below the eviction floor is stale) and
@@ -134,6 +137,8 @@ export class ChunkVerifier {
   private readonly accepted = new Map<number, Accepted>()
   private readonly starts: number[] = [] // accepted starts, ascending
   private readonly inflight = new Map<number, Candidate[]>()
+  /** Leaf hashes started by prehash(), by frame object (dropped with it). */
+  private readonly leaves = new WeakMap<ChunkFrame, Promise<Uint8Array>>()
   private evictedBelow = 0
   /** The current source session; -1 until the first verified frame. */
   private currentEpoch = -1
@@ -250,6 +255,18 @@ export class ChunkVerifier {
     return Promise.resolve(reject(ErrorCode.UNKNOWN_MUNRO, 'munro of this chunk is not known'))
   }
 
+  /**
+   * Starts hashing a CHUNK frame's leaf now, before its munro is verified, so
+   * that acceptChunk(frame) for this same frame object finds it done. Malformed
+   * indices are left to acceptChunk, which rejects them.
+   */
+  prehash(frame: ChunkFrame): void {
+    if (this.isDestroyed || this.leaves.has(frame)) return
+    const leaf = leafHashAsync(frame.index, frame.flags, frame.payload)
+    leaf.catch(() => {}) // acceptChunk reports it; nothing to do before that
+    this.leaves.set(frame, leaf)
+  }
+
   /** Drops all state; every later call answers ERR_DESTROYED. Idempotent. */
   destroy(): void {
     if (this.isDestroyed) return
@@ -335,7 +352,10 @@ export class ChunkVerifier {
     if (frame.span !== munro.span) return reject(ErrorCode.BAD_PROOF, 'chunk span differs from its signed munro')
     const position = frame.index - munro.start
     if (position >= munro.count) return reject(ErrorCode.BAD_PROOF, 'chunk position past its munro chunk count')
-    const leaf = await leafHashAsync(frame.index, frame.flags, frame.payload)
+    const started = this.leaves.get(frame)
+    // Used once: a stored frame must not keep its leaf hash alive with it.
+    if (started) this.leaves.delete(frame)
+    const leaf = await (started ?? leafHashAsync(frame.index, frame.flags, frame.payload))
     // The tree check is synchronous, so concurrent chunks of one munro cannot interleave in it.
     return tree.verify(position, leaf, frame.proof) ? OK : reject(ErrorCode.BAD_PROOF, 'chunk proof does not lead to the signed root')
   }

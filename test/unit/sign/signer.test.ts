@@ -6,7 +6,9 @@ import { StreamSigner, type SignedMunro } from '../../../src/sign/munro-signer.j
 import { initSignable, munroSignable } from '../../../src/wire/signed-layouts.js'
 import { splitMessage } from '../../../src/sign/chunker.js'
 import { ChunkFlag, FrameType, type InitFrame, decodeFrame } from '../../../src/wire/frames.js'
-import { MAX_FRAME_BYTES, maxChunkPayloadBytes } from '../../../src/wire/limits.js'
+import { MAX_FRAME_BYTES, chunkOverheadBytes, maxChunkPayloadBytes } from '../../../src/wire/limits.js'
+import { ChunkVerifier } from '../../../src/verify/verifier.js'
+import { concatBytes } from '../../../src/crypto/bytes.js'
 
 const keys = generateKeyPair()
 const NOW = 1_700_000_000_000
@@ -40,6 +42,37 @@ describe('chunker', () => {
 })
 
 describe('StreamSigner', () => {
+  it('gives a munro closed before it is full the smallest span holding its chunks; its chunks verify with the shorter proofs', async () => {
+    const signer = new StreamSigner({ ...keys, munroSpan: 32, now: () => NOW })
+    const out = collect(signer)
+    const written = [bytes(1024), bytes(maxChunkPayloadBytes(32) * 2 + 5), bytes(maxChunkPayloadBytes(32) * 4)]
+    for (const message of written) {
+      signer.write(message)
+      signer.flush()
+    }
+    await signer.settled()
+    // 1 chunk -> span 1, 3 chunks -> span 4, 4 chunks -> span 4.
+    expect(out.map((m) => [m.munro.count, m.munro.span])).toEqual([
+      [1, 1],
+      [3, 4],
+      [4, 4]
+    ])
+    const verifier = new ChunkVerifier({ publicKey: keys.publicKey, now: () => NOW })
+    const got: Uint8Array[] = []
+    for (const m of out) {
+      expect(await verifier.acceptMunro(m.munro)).toMatchObject({ ok: true })
+      for (const c of m.chunks) {
+        expect(c.frame.span).toBe(m.munro.span)
+        expect(c.frame.proof.length).toBe(32 * Math.log2(m.munro.span))
+        expect(c.bytes.length).toBe(chunkOverheadBytes(m.munro.span) + c.frame.payload.length)
+        expect(await verifier.acceptChunk(c.frame)).toEqual({ ok: true })
+        got.push(c.frame.payload)
+      }
+    }
+    expect(concatBytes(...got)).toEqual(concatBytes(...written))
+    signer.destroy()
+  })
+
   it('fills chunk frames to exactly 16 KiB, indexes them contiguously across munros, and signs each munro', async () => {
     const signer = new StreamSigner({ ...keys, munroSpan: 4, munroDeadlineMs: Infinity, now: () => NOW })
     const out = collect(signer)
@@ -58,7 +91,7 @@ describe('StreamSigner', () => {
     let expected = 0
     for (const m of out) {
       expect(m.frames[0]).toBe(m.munroBytes)
-      expect(m.munro.span).toBe(4)
+      expect(m.munro.span).toBe(m.munro.count === 4 ? 4 : 1) // the flushed one-chunk munro: span 1
       expect(m.munro.timestamp).toBe(NOW)
       expect(await verifySignature(keys.publicKey, munroSignable(keys.publicKey, m.munro), m.munro.signature)).toBe(true)
       for (const c of m.chunks) {

@@ -99,6 +99,25 @@ describe('ChunkVerifier: rejects, with exact codes', () => {
     expect(code(v.checkHandshake({ type: FrameType.HANDSHAKE, treeKey: pk, resume: { kind: 'latest' } }))).toBe('ok')
   })
 
+  it('a chunk hashed on arrival (prehash), before its munro came: verified against the munro once it is in', async () => {
+    const v = make(pk)
+    for (const c of m0.chunks) v.prehash(c.frame)
+    // Hashed but not checked: without its munro the chunk is still refused.
+    expect(code(await v.acceptChunk(m0.chunks[0]!.frame))).toBe(ErrorCode.UNKNOWN_MUNRO)
+    expect(code(await v.acceptMunro(m0.munro))).toBe('ok')
+    for (const c of m0.chunks) expect(code(await v.acceptChunk(c.frame))).toBe('ok')
+  })
+
+  it('prehash decides nothing: a tampered payload hashed on arrival still fails its proof', async () => {
+    const v = make(pk)
+    const c = m0.chunks[1]!.frame
+    const tampered: ChunkFrame = { ...c, payload: c.payload.map((b) => b ^ 1) }
+    v.prehash(tampered)
+    await v.acceptMunro(m0.munro)
+    expect(code(await v.acceptChunk(tampered))).toBe(ErrorCode.BAD_PROOF)
+    expect(code(await v.acceptChunk(c))).toBe('ok')
+  })
+
   it('chunks of another tree at the same indices: ERR_BAD_PROOF', async () => {
     // (Same bytes at the same indices would be the same chunks, whatever the tree: use other bytes.)
     const other = await signStream(
