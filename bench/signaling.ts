@@ -18,7 +18,10 @@
 //
 // BENCH_SIGNALING_PEERS sets N (default 8,000; each peer is a file descriptor
 // on both sides: raise `ulimit -n` for more); BENCH_SIGNALING_REDIS_PEERS the
-// N of the Redis runs (default 4,000).
+// N of the Redis runs (default 4,000). BENCH_SIGNALING_HELD_ONLY=1 runs only
+// the peers-held section: munro-signal, then a bare socket.io server (same
+// options, no handlers) under the same N clients, so socket.io's own cost per
+// connection shows apart from ours.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { io as connect, type Socket } from 'socket.io-client'
@@ -27,15 +30,32 @@ import { SignalingClient } from '../src/signaling/signaling-client.js'
 import { SIGNALING_PROTOCOL_VERSION as V, type Ack, type JoinResult } from '../src/protocol/signaling.js'
 import { startRedis, type RedisProcess } from '../test/helpers/redis-server.js'
 
-const MAIN = "import('./signaling-server/cli.ts').then((m) => m.main([process.argv[0], 'munro-signal', ...process.argv.slice(1)]))"
+// SIGUSR2 runs a full garbage collection (the bench starts servers with --expose-gc): heap per peer is read after one, so garbage does not count.
+const GC_ON_SIGNAL = "process.on('SIGUSR2', () => globalThis.gc());"
+const MAIN = `${GC_ON_SIGNAL} import('./signaling-server/cli.ts').then((m) => m.main([process.argv[0], 'munro-signal', ...process.argv.slice(1)]))`
 
 interface Server {
   child: ChildProcess
   url: string
 }
 
-async function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', MAIN, '--', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args], {
+// socket.io alone, as munro-signal sets it up (ping times, upgrade request dropped), answering
+// the same /metrics lines the bench reads: its heap per connection is socket.io's own cost.
+const BARE_SOCKET_IO = `${GC_ON_SIGNAL}
+const { createServer } = await import('node:http')
+const { Server } = await import('socket.io')
+const http = createServer((req, res) => {
+  const m = process.memoryUsage()
+  const cpu = process.cpuUsage()
+  res.end(\`nodejs_heap_size_used_bytes \${m.heapUsed}\\nprocess_resident_memory_bytes \${m.rss}\\nprocess_cpu_seconds_total \${(cpu.user + cpu.system) / 1e6}\\n\`)
+})
+const io = new Server(http, { pingInterval: 5000, pingTimeout: 5000 })
+io.engine.on('connection', (raw) => { raw.request = null })
+http.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: http.address().port })))`
+
+async function startServer(args: string[], bare = false): Promise<Server> {
+  const argv = ['--expose-gc', ...(bare ? ['--input-type=module', '-e', BARE_SOCKET_IO] : ['--import', 'tsx', '-e', MAIN, '--', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args])]
+  const child = spawn(process.execPath, argv, {
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const port = await new Promise<number>((resolve, reject) => {
@@ -69,6 +89,13 @@ async function figures(url: string): Promise<ProcessFigures> {
 async function counter(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text()
   return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+}
+
+/** Figures after a full garbage collection in each server. */
+async function collected(servers: Server[]): Promise<ProcessFigures> {
+  for (const s of servers) s.child.kill('SIGUSR2')
+  await new Promise((r) => setTimeout(r, 500))
+  return figuresAll(servers)
 }
 
 /** Summed over every server process. */
@@ -127,7 +154,7 @@ async function holdAndJoin(peers: number, processes = 1, redis?: RedisProcess): 
   let next = 0
   try {
     const { client, treeId } = await createTree(server.url)
-    const idle = await figuresAll(servers)
+    const idle = await collected(servers)
     const redis0 = await redisCpu(redis)
     const sockets: Socket[] = []
     const latencies: number[] = []
@@ -147,7 +174,7 @@ async function holdAndJoin(peers: number, processes = 1, redis?: RedisProcess): 
       done += batch
     }
     const seconds = (performance.now() - t0) / 1000
-    const held = await figuresAll(servers)
+    const held = await collected(servers)
     const redisUsed = (await redisCpu(redis)) - redis0
     const peersSeen = { peers: await (await fetch(`${server.url}/trees/${treeId}`)).json().then((t: { size: number }) => t.size - 1) }
     latencies.sort((a, b) => a - b)
@@ -161,6 +188,23 @@ async function holdAndJoin(peers: number, processes = 1, redis?: RedisProcess): 
     ]
   } finally {
     for (const s of servers) await stopServer(s)
+  }
+}
+
+/** N connections held by a bare socket.io server (no tree, no handlers): socket.io's own cost per connection. */
+async function holdBare(peers: number): Promise<string> {
+  const server = await startServer([], true)
+  const sockets: Socket[] = []
+  try {
+    const idle = await collected([server])
+    for (let done = 0; done < peers; done += 500) {
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(500, peers - done) }, () => open(server.url)))))
+    }
+    const held = await collected([server])
+    return `  bare socket.io, per connection ${kb((held.heap - idle.heap) / peers)} heap, ${kb((held.rss - idle.rss) / peers)} RSS (${peers} connections; the same clients, no handlers: socket.io's own share of the figures above)`
+  } finally {
+    for (const s of sockets) s.disconnect()
+    await stopServer(server)
   }
 }
 
@@ -254,6 +298,8 @@ export async function runSignalingBench(): Promise<string> {
   const peers = Number(process.env.BENCH_SIGNALING_PEERS ?? 8_000)
   const lines = ['signaling (munro-signal in its own process; simulated socket.io clients in the bench process)']
   lines.push(...(await holdAndJoin(peers)))
+  lines.push(await holdBare(peers))
+  if (process.env.BENCH_SIGNALING_HELD_ONLY) return lines.join('\n')
   lines.push(await signals(['--rate', '1000000', '--max-signals', '1000000', '--max-lag', '1000000', '--max-queued-bytes', '100000000'], 'signals, limits lifted'))
   lines.push(await signals([], 'signals, default limits'))
   const lifted = ['--rate', '1000000', '--max-signals', '1000000', '--max-lag', '1000000', '--max-queued-bytes', '100000000']

@@ -13,20 +13,22 @@ interface EnginePacket {
   data?: string | Buffer | ArrayBuffer
 }
 
+/** engine.io socket -> its guard, for the listeners below (shared by every connection, so none costs a closure). */
+const guards = new WeakMap<object, ConnectionGuard>()
+
+function onPacketCreate(this: object, packet: EnginePacket): void {
+  guards.get(this)?.queued(packet)
+}
+
+function onFlush(this: object): void {
+  guards.get(this)?.flushed()
+}
+
 export class ConnectionGuard {
   private readonly events: TokenBucket
   private readonly abuse: TokenBucket
   private queuedBytes = 0
   private dropped = false
-  private readonly onPacketCreate = (packet: EnginePacket) => {
-    const data = packet.data
-    this.queuedBytes += data === undefined ? 1 : typeof data === 'string' ? data.length : data.byteLength
-    if (this.queuedBytes > this.limits.maxQueuedBytes) this.drop(SignalingErrorCode.SLOW_READER)
-  }
-  // engine.io hands its whole write buffer to the transport at once: nothing is queued after a flush.
-  private readonly onFlush = () => {
-    this.queuedBytes = 0
-  }
 
   constructor(
     private readonly socket: Socket,
@@ -35,8 +37,20 @@ export class ConnectionGuard {
   ) {
     this.events = new TokenBucket(limits.messagesPerSecond, limits.messageBurst)
     this.abuse = new TokenBucket(1, limits.abuseBurst)
-    socket.conn.on('packetCreate', this.onPacketCreate)
-    socket.conn.on('flush', this.onFlush)
+    guards.set(socket.conn, this)
+    socket.conn.on('packetCreate', onPacketCreate)
+    socket.conn.on('flush', onFlush)
+  }
+
+  queued(packet: EnginePacket): void {
+    const data = packet.data
+    this.queuedBytes += data === undefined ? 1 : typeof data === 'string' ? data.length : data.byteLength
+    if (this.queuedBytes > this.limits.maxQueuedBytes) this.drop(SignalingErrorCode.SLOW_READER)
+  }
+
+  /** engine.io hands its whole write buffer to the transport at once: nothing is queued after a flush. */
+  flushed(): void {
+    this.queuedBytes = 0
   }
 
   /** Takes one event from the per-connection budget; false means drop it (counted, never acked). */
@@ -53,8 +67,9 @@ export class ConnectionGuard {
   }
 
   destroy(): void {
-    this.socket.conn.off('packetCreate', this.onPacketCreate)
-    this.socket.conn.off('flush', this.onFlush)
+    this.socket.conn.off('packetCreate', onPacketCreate)
+    this.socket.conn.off('flush', onFlush)
+    guards.delete(this.socket.conn)
   }
 
   private drop(code: SignalingErrorCode): void {

@@ -31,6 +31,12 @@ const ABUSIVE = new Set<string>([SignalingErrorCode.BAD_PAYLOAD, SignalingErrorC
 
 type Handler = (conn: Connection, payload: never) => Promise<object>
 
+/** One connection as the handlers see it. */
+interface Client {
+  conn: Connection
+  guard: ConnectionGuard
+}
+
 export class SignalingHandlers {
   private readonly handlers: Record<keyof ClientToServerEvents, { schema: v.GenericSchema; run: Handler }>
   /** Told to every client on connect: a new one means this process restarted. */
@@ -62,34 +68,44 @@ export class SignalingHandlers {
     this.io.off('connection', this.onConnection)
   }
 
+  /**
+   * Each connection's state, found from the socket by listeners shared by all
+   * connections: per-connection closures and listener tables were a large part
+   * of what a held peer cost (README, Performance).
+   */
+  private readonly clients = new WeakMap<IoSocket, Client>()
+
   private readonly onConnection = (socket: IoSocket): void => {
-    const conn: Connection = { id: randomUUID(), socket, address: socket.handshake.address, memberships: new Map(), closed: false }
-    const guard = new ConnectionGuard(socket, this.limits, this.metrics)
+    const conn: Connection = { id: socket.id, socket, address: socket.handshake.address, memberships: new Map(), closed: false }
+    this.clients.set(socket, { conn, guard: new ConnectionGuard(socket, this.limits, this.metrics) })
     this.metrics.connections.inc()
     socket.emit('server:hello', { instance: this.instance })
-
-    socket.use((packet, next) => {
-      if (!guard.admit()) return
-      if (!Object.hasOwn(this.handlers, packet[0])) return guard.strike(SignalingErrorCode.UNKNOWN_EVENT)
-      // Under overload a signal is refused before it costs a validation or a registry query.
-      if (packet[0] === 'signal' && !this.shedder.admitSignal()) return this.shed(packet[packet.length - 1])
-      next()
-    })
-    for (const event of Object.keys(this.handlers) as (keyof ClientToServerEvents)[]) {
-      socket.on(event, ((...args: unknown[]) => void this.dispatch(conn, guard, event, args)) as never)
-    }
-    // The guarded parser refused a packet (binary or oversize); socket.io closes the connection next.
-    socket.on('error', (err) => {
-      const code = err instanceof PacketRefused ? err.code : SignalingErrorCode.BAD_PAYLOAD
-      this.metrics.rejected.inc({ code })
-      this.metrics.disconnected.inc({ code })
-    })
-    socket.on('disconnect', () => {
-      guard.destroy()
-      this.metrics.connections.dec()
-      if (!this.destroyed) this.trees.disconnected(conn)
-    })
+    socket.onAny(this.onEvent)
+    socket.on('error', this.onError)
+    socket.on('disconnect', this.onDisconnect)
   }
+
+  // Shared by every socket: `this` is the socket the event came from.
+  private readonly onEvent = onSocket(this.clients, (client, event: string, ...args: unknown[]) => {
+    if (!client.guard.admit()) return
+    if (!Object.hasOwn(this.handlers, event)) return client.guard.strike(SignalingErrorCode.UNKNOWN_EVENT)
+    // Under overload a signal is refused before it costs a validation or a registry query.
+    if (event === 'signal' && !this.shedder.admitSignal()) return this.shed(args[args.length - 1])
+    void this.dispatch(client.conn, client.guard, event as keyof ClientToServerEvents, args)
+  })
+
+  // The guarded parser refused a packet (binary or oversize); socket.io closes the connection next.
+  private readonly onError = onSocket(this.clients, (_client, err: unknown) => {
+    const code = err instanceof PacketRefused ? err.code : SignalingErrorCode.BAD_PAYLOAD
+    this.metrics.rejected.inc({ code })
+    this.metrics.disconnected.inc({ code })
+  })
+
+  private readonly onDisconnect = onSocket(this.clients, (client) => {
+    client.guard.destroy()
+    this.metrics.connections.dec()
+    if (!this.destroyed) this.trees.disconnected(client.conn)
+  })
 
   private shed(ack: unknown): void {
     this.metrics.shed.inc()
@@ -118,5 +134,13 @@ export class SignalingHandlers {
       else this.metrics.rejected.inc({ code: error.code })
       reply({ ok: false, error })
     }
+  }
+}
+
+/** A listener shared by every socket: socket.io calls it with `this` set to the socket, whose state it looks up. */
+function onSocket<A extends unknown[]>(clients: WeakMap<IoSocket, Client>, run: (client: Client, ...args: A) => void): (this: IoSocket, ...args: A) => void {
+  return function (this: IoSocket, ...args: A): void {
+    const client = clients.get(this)
+    if (client) run(client, ...args)
   }
 }

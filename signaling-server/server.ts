@@ -94,6 +94,13 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       pingInterval: options.pingIntervalMs ?? 5_000,
       pingTimeout: options.pingTimeoutMs ?? 5_000
     })
+  if (ownsIo) {
+    // Once connected, nothing reads the upgrade request (the client's address is copied to the
+    // engine.io socket first): dropping it frees its headers and parser state for every held peer.
+    io.engine.on('connection', (raw: { request: unknown }) => {
+      raw.request = null
+    })
+  }
   const timers = new GraceTimers()
   const shedder = new LoadShedder(limits.signalsPerSecond, limits.maxLagMs)
   const trees = new TreeService({

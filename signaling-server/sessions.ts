@@ -53,16 +53,21 @@ function ticketMac(secret: Uint8Array, treeId: string, peerId: string, nonce: Ui
   return createHmac('sha256', secret).update(`munro-resume\n${treeId}\n${peerId}\n`).update(nonce).digest().subarray(0, MAC_BYTES)
 }
 
-/** A peer that left: its ticket (null once revoked) stays known until the TTL passes. */
+/** A peer that left: its ticket's nonce (null once revoked) stays known until the TTL passes. */
 interface DepartedRecord {
-  nonce: Uint8Array | null
+  nonce: string | null
   lastParent: string | null
   expiresAt: number
 }
 
 export class MemorySessionStore implements SessionStore {
-  /** `treeId/peerId` -> current nonce, for peers in a tree. */
-  private readonly present = new Map<string, Uint8Array>()
+  /**
+   * treeId -> peerId -> current nonce (base64url), for peers in a tree. Held for
+   * every peer, so kept small: nested maps share the peer id strings the tree
+   * already holds, and a nonce as text costs a fraction of a Uint8Array. Comparing
+   * nonces needs no constant time: the MAC over them was checked first.
+   */
+  private readonly present = new Map<string, Map<string, string>>()
   /** `treeId/peerId` -> record, oldest first, so the oldest go first when there are too many. */
   private readonly departed = new Map<string, DepartedRecord>()
 
@@ -76,28 +81,26 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async issue(treeId: string, peerId: string): Promise<ResumeTicket> {
-    const key = `${treeId}/${peerId}`
     const { ticket, nonce } = mintTicket(this.secret, treeId, peerId)
-    this.departed.delete(key)
-    this.present.set(key, nonce)
+    this.departed.delete(`${treeId}/${peerId}`)
+    let peers = this.present.get(treeId)
+    if (!peers) this.present.set(treeId, (peers = new Map()))
+    peers.set(peerId, base64urlEncode(nonce))
     return ticket
   }
 
   async check(treeId: string, ticket: ResumeTicket): Promise<TicketCheck> {
     const nonce = openTicket(this.secret, treeId, ticket)
     if (!nonce) return 'forged'
-    const key = `${treeId}/${ticket.peerId}`
-    const current = this.present.get(key) ?? this.departedRecord(key)?.nonce
+    const current = this.present.get(treeId)?.get(ticket.peerId) ?? this.departedRecord(`${treeId}/${ticket.peerId}`)?.nonce
     if (current === undefined) return 'unknown'
-    return current !== null && timingSafeEqual(current, nonce) ? 'current' : 'stale'
+    return current === base64urlEncode(nonce) ? 'current' : 'stale'
   }
 
   async keep(treeId: string, peerId: string, lastParent: string | null): Promise<void> {
-    const key = `${treeId}/${peerId}`
-    const nonce = this.present.get(key)
-    if (!nonce) return
-    this.present.delete(key)
-    this.depart(key, { nonce, lastParent, expiresAt: this.now() + this.ttlMs })
+    const nonce = this.takePresent(treeId, peerId)
+    if (nonce === undefined) return
+    this.depart(`${treeId}/${peerId}`, { nonce, lastParent, expiresAt: this.now() + this.ttlMs })
   }
 
   async lastParent(treeId: string, peerId: string): Promise<string | null> {
@@ -105,14 +108,25 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async revoke(treeId: string, peerId: string): Promise<void> {
-    const key = `${treeId}/${peerId}`
-    this.present.delete(key)
-    this.depart(key, { nonce: null, lastParent: null, expiresAt: this.now() + this.ttlMs })
+    this.takePresent(treeId, peerId)
+    this.depart(`${treeId}/${peerId}`, { nonce: null, lastParent: null, expiresAt: this.now() + this.ttlMs })
   }
 
   /** Records held, present and departed (for tests of boundedness). */
   get size(): number {
-    return this.present.size + this.departed.size
+    let n = this.departed.size
+    for (const peers of this.present.values()) n += peers.size
+    return n
+  }
+
+  /** Removes a present peer's nonce and returns it. */
+  private takePresent(treeId: string, peerId: string): string | undefined {
+    const peers = this.present.get(treeId)
+    const nonce = peers?.get(peerId)
+    if (nonce === undefined) return undefined
+    peers!.delete(peerId)
+    if (peers!.size === 0) this.present.delete(treeId)
+    return nonce
   }
 
   private departedRecord(key: string): DepartedRecord | undefined {

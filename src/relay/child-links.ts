@@ -38,11 +38,6 @@ export class ChildLinks {
     return this.sessions.values()
   }
 
-  /** Ids of children whose link is open. */
-  openIds(): string[] {
-    return [...this.sessions.values()].filter((s) => s.link.state === 'open').map((s) => s.peerId)
-  }
-
   /** Whether every child in `childIds` has a session whose handshake came in. */
   allStarted(childIds: readonly string[]): boolean {
     return childIds.every((id) => this.sessions.get(id)?.started === true)

@@ -189,9 +189,15 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     this.follower.clear()
   }
 
-  /** What we hold, for a restarted server to rebuild the tree from: only links that are up. */
+  /**
+   * What we hold, for a restarted server to rebuild the tree from: the parent we
+   * follow and the children our placement lists, their links open or still being
+   * established. Listing only open links lost the edges whose link was connecting
+   * at the rejoin (missing from both ends' hints); a claim about a peer that is
+   * gone costs nothing, since the server keeps an edge only if both ends claim it.
+   */
   private linkHints(): { parentId: string | null; childIds: string[] } {
-    return { parentId: this.parent.isOpen ? this.parentId : null, childIds: this.children.openIds() }
+    return { parentId: this.parentId, childIds: [...(this.follower.placement?.children ?? [])] }
   }
 
   /**

@@ -328,11 +328,12 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   }
 
   private async rejoin(treeId: string, membership: Membership, restarted: boolean): Promise<void> {
-    const link = this.linkHints(treeId)
     // The server may have restarted and counts placement versions afresh.
     this.latest.delete(treeId)
     const give = Date.now() + this.rejoinRetryMs
     for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+      // Read on every try: links may have come up (or gone) while the server had us wait.
+      const link = this.linkHints(treeId)
       try {
         const result = await this.joined(treeId, () =>
           membership.role === 'source' && membership.key

@@ -154,11 +154,12 @@ describe('signaling server restart', () => {
     await waitFor(() => [source, ...viewers].every((x) => restored.get(x) === 1), 40_000, 'every peer to be restored')
     const restoreMs = Date.now() - t0
     for (const x of [source, ...viewers]) expect(lost.get(x)).toBe(1)
-    // Rebuilt from the links peers hold: every peer back with its id. An edge whose link was down at the
-    // rejoin (reconnecting on a loaded machine) is not claimed, and that peer is placed afresh: counted.
+    // Rebuilt from the links peers hold: every peer back with its id and under its parent. Before the hints
+    // named links still being established, an edge whose link was connecting at the rejoin was lost (2 of 15 in 2 of 7 runs).
     const rebuilt = await edges(second.url, treeId)
     expect([...rebuilt.keys()].sort()).toEqual([...before.keys()].sort())
     const moved = [...before].filter(([id, parent]) => rebuilt.get(id) !== parent)
+    expect(moved, `peers whose parent changed across the restart: ${JSON.stringify(moved.map(([id, parent]) => [id, parent, rebuilt.get(id)]))}`).toEqual([])
 
     // Churn on the restarted server: an interior viewer leaves (its children move), a newcomer joins.
     const leaver = viewers.find((v) => v.placement!.children.length > 0)!
