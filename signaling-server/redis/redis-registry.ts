@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis'
 import type { ReportFacts, ReportPolicy, ReportPolicyLimits, ReportVerdict } from '../report-policy.js'
 import { KeyedSerialQueue } from '../serial.js'
 import type { PeerTree } from '../registry/peer-tree.js'
-import { RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from '../registry/tree-registry.js'
+import { breadthFirst, RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from '../registry/tree-registry.js'
 import { TreeLog } from './tree-log.js'
 import { TreeReplica, type OpResult, type TreeOp } from './tree-replica.js'
 
@@ -142,14 +142,7 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
   async nodes(treeId: string, limit: number): Promise<NodeView[]> {
     const replica = await this.replica(treeId)
     if (!replica) throw new RegistryError('ERR_TREE_NOT_FOUND', `no tree ${treeId}`)
-    const out: NodeView[] = []
-    const queue = [replica.sourceId]
-    for (let i = 0; i < queue.length && out.length < limit; i++) {
-      const view = replica.query(queue[i]!)!
-      out.push(view)
-      queue.push(...view.children)
-    }
-    return out
+    return breadthFirst(replica.sourceId, (peerId) => replica.query(peerId), limit)
   }
 
   async size(treeId: string): Promise<number> {
