@@ -13,6 +13,7 @@ import { RegistryError } from '../../signaling-server/registry/tree-registry.js'
 import { RedisTreeRegistry } from '../../signaling-server/redis/redis-registry.js'
 import { DEFAULT_LIMITS } from '../../signaling-server/limits.js'
 import { TreeLog } from '../../signaling-server/redis/tree-log.js'
+import { RedisSessionStore } from '../../signaling-server/redis/redis-sessions.js'
 import { waitFor } from '../helpers/signaling.js'
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js'
 
@@ -210,6 +211,30 @@ describe('RedisTreeRegistry (two processes, one real Redis)', () => {
     } finally {
       spy.mockRestore()
       release()
+    }
+  })
+
+  // A Redis that is away is an outage of a moment, not a server bug: the
+  // client gets a code it can retry on, not ERR_INTERNAL.
+  it('Redis away: tree changes and resume tickets fail with ERR_UNAVAILABLE', async () => {
+    const own = await startRedis()
+    try {
+      // One retry per command, so the outage shows at once (the server waits through 20).
+      const cmd = new Redis(own.url, { maxRetriesPerRequest: 1 })
+      const sub = new Redis(own.url)
+      for (const c of [cmd, sub]) c.on('error', () => undefined), clients.push(c)
+      const registry = new RedisTreeRegistry({ redis: cmd, subscriber: sub, processId: 'proc', prefix: 'away:', policyLimits: DEFAULT_LIMITS })
+      await registry.start()
+      await registry.createTree('away', 'S', { k: 4, k1: 4 })
+      const sessions = new RedisSessionStore(cmd, 'away:', 10_000, new Uint8Array(32))
+      const ticket = await sessions.issue('away', 'S')
+      await own.stop()
+      await expect(registry.place('away', 'p1')).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+      await expect(registry.createTree('other', 'S', { k: 4, k1: 4 })).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+      await expect(sessions.check('away', ticket)).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+      await expect(sessions.issue('away', 'p2')).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+    } finally {
+      await own.stop()
     }
   })
 })
