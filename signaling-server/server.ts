@@ -32,8 +32,9 @@ export interface SignalingServerOptions extends Partial<SignalingLimits> {
   /**
    * Share trees with other processes through this Redis (a redis:// URL or
    * options): registry, sessions and report policy live there, and signals
-   * reach sockets on other processes. Overrides registry, sessions and
-   * reportPolicy. See docs/ARCHITECTURE.md, "Scale-out on Redis".
+   * reach sockets on other processes. Overrides registry and sessions; a
+   * reportPolicy given still judges (it then decides alone what several
+   * processes count). See docs/ARCHITECTURE.md, "Scale-out on Redis".
    */
   redis?: string | RedisClusterOptions
   /** Tree bookkeeping; defaults to one process's memory. */
@@ -107,7 +108,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     registry,
     sessions: cluster?.sessions ?? options.sessions ?? new MemorySessionStore(options.secret ?? randomBytes(32), limits.resumeTtlMs, limits.maxResumeTickets),
     auth: options.sourceAuth ?? new MemorySourceAuth(limits.challengeTtlMs, limits.maxPendingChallenges),
-    policy: cluster?.reportPolicy ?? options.reportPolicy ?? new MemoryReportPolicy(limits),
+    policy: options.reportPolicy ?? cluster?.reportPolicy ?? new MemoryReportPolicy(limits),
     timers,
     limits,
     metrics,

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis'
 import type { ReportFacts, ReportPolicy, ReportPolicyLimits, ReportVerdict } from '../report-policy.js'
 import { KeyedSerialQueue } from '../serial.js'
 import type { PeerTree } from '../registry/peer-tree.js'
-import { RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from '../registry/tree-registry.js'
+import { breadthFirst, RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from '../registry/tree-registry.js'
 import { TreeLog } from './tree-log.js'
 import { TreeReplica, type OpResult, type TreeOp } from './tree-replica.js'
 
@@ -45,8 +45,13 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
   private readonly replicas = new Map<string, TreeReplica>()
   /** Loads, catch-ups and commits of one tree run one at a time: each advances the same replica. */
   private readonly serial = new KeyedSerialQueue()
-  /** Trees with a catch-up under way, so a burst of notices costs one read. */
-  private readonly following = new Set<string>()
+  /**
+   * Trees being loaded or followed -> the longest log length announced
+   * meanwhile. A notice that arrives while a read is in flight may announce
+   * an entry that read missed: the mark makes the follower read again
+   * instead of waiting for an append that may never come.
+   */
+  private readonly announced = new Map<string, number>()
   private readonly o: RedisTreeRegistryOptions
   private destroyed = false
   /** Appends that lost the race to another process's and were retried on the newer state. */
@@ -137,14 +142,7 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
   async nodes(treeId: string, limit: number): Promise<NodeView[]> {
     const replica = await this.replica(treeId)
     if (!replica) throw new RegistryError('ERR_TREE_NOT_FOUND', `no tree ${treeId}`)
-    const out: NodeView[] = []
-    const queue = [replica.sourceId]
-    for (let i = 0; i < queue.length && out.length < limit; i++) {
-      const view = replica.query(queue[i]!)!
-      out.push(view)
-      queue.push(...view.children)
-    }
-    return out
+    return breadthFirst(replica.sourceId, (peerId) => replica.query(peerId), limit)
   }
 
   async size(treeId: string): Promise<number> {
@@ -270,14 +268,26 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
   private async load(treeId: string): Promise<TreeReplica | undefined> {
     const existing = this.replicas.get(treeId)
     if (existing) return existing
-    const read = await this.log.read(treeId, 0)
-    if (!read || read.entries.length === 0) return undefined
-    const [first, ...rest] = read.entries.map((e) => JSON.parse(e) as TreeOp)
-    const replica = new TreeReplica(first!, read.epoch, this.o.policyLimits)
-    for (const op of rest) this.replay(treeId, replica, op)
-    if (replica.ended) return undefined
-    this.replicas.set(treeId, replica)
-    return replica
+    const loading = !this.announced.has(treeId)
+    if (loading) this.announced.set(treeId, 0)
+    try {
+      const read = await this.log.read(treeId, 0)
+      if (!read || read.entries.length === 0) return undefined
+      const [first, ...rest] = read.entries.map((e) => JSON.parse(e) as TreeOp)
+      const replica = new TreeReplica(first!, read.epoch, this.o.policyLimits)
+      for (const op of rest) this.replay(treeId, replica, op)
+      if (replica.ended) return undefined
+      this.replicas.set(treeId, replica)
+      return replica
+    } finally {
+      // Appends announced during the read are followed once the replica exists.
+      if (loading && !this.destroyed) {
+        const mark = this.announced.get(treeId) ?? 0
+        this.announced.delete(treeId)
+        const replica = this.replicas.get(treeId)
+        if (replica && replica.seq < mark) this.follow(treeId, mark)
+      }
+    }
   }
 
   private async catchUp(treeId: string, replica: TreeReplica): Promise<void> {
@@ -311,12 +321,34 @@ export class RedisTreeRegistry extends EventEmitter<RedisRegistryEvents> impleme
     if (channel !== this.log.channel) return
     const space = message.lastIndexOf(' ')
     const treeId = message.slice(0, space)
+    const length = Number(message.slice(space + 1))
+    const mark = this.announced.get(treeId)
+    // Under way (a load or a catch-up): raise the mark; that loop reads again if its read missed this.
+    if (mark !== undefined) {
+      if (length > mark) this.announced.set(treeId, length)
+      return
+    }
     const replica = this.replicas.get(treeId)
-    if (!replica || replica.seq >= Number(message.slice(space + 1)) || this.following.has(treeId)) return
-    // One catch-up at a time per tree reads every entry appended meanwhile.
-    this.following.add(treeId)
-    void this.refresh(treeId)
+    if (replica && replica.seq < length) this.follow(treeId, length)
+  }
+
+  /** Catches up until the replica reaches the longest length announced; one catch-up at a time per tree reads every entry appended meanwhile. */
+  private follow(treeId: string, length: number): void {
+    this.announced.set(treeId, length)
+    void (async () => {
+      let last: TreeReplica | undefined
+      let lastSeq = 0
+      for (;;) {
+        const replica = this.replicas.get(treeId)
+        if (!replica || this.destroyed || replica.seq >= (this.announced.get(treeId) ?? 0)) return
+        // A read issued after the notice that made no progress: the log was re-created (new epoch); its own notices follow.
+        if (replica === last && replica.seq === lastSeq) return
+        last = replica
+        lastSeq = replica.seq
+        await this.refresh(treeId)
+      }
+    })()
       .catch(() => undefined)
-      .finally(() => this.following.delete(treeId))
+      .finally(() => this.announced.delete(treeId))
   }
 }

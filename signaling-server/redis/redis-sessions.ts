@@ -7,6 +7,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { ResumeTicket } from '../../src/protocol/signaling.js'
 import { base64urlDecode, base64urlEncode } from '../../src/crypto/bytes.js'
+import { orUnavailable } from './unavailable.js'
 import { mintTicket, openTicket, type SessionStore, type TicketCheck } from '../sessions.js'
 
 /** A present peer's record outlives any session by far; it only bounds what a lost revoke leaves behind. */
@@ -26,7 +27,7 @@ export class RedisSessionStore implements SessionStore {
 
   async issue(treeId: string, peerId: string): Promise<ResumeTicket> {
     const { ticket, nonce } = mintTicket(await this.secret, treeId, peerId)
-    await this.redis.set(this.key(treeId, peerId), JSON.stringify({ n: base64urlEncode(nonce) }), 'PX', PRESENT_TTL_MS)
+    await orUnavailable(this.redis.set(this.key(treeId, peerId), JSON.stringify({ n: base64urlEncode(nonce) }), 'PX', PRESENT_TTL_MS))
     return ticket
   }
 
@@ -43,7 +44,7 @@ export class RedisSessionStore implements SessionStore {
   async keep(treeId: string, peerId: string, lastParent: string | null): Promise<void> {
     const record = await this.record(treeId, peerId)
     if (!record || record.n === null) return
-    await this.redis.set(this.key(treeId, peerId), JSON.stringify({ n: record.n, lp: lastParent }), 'PX', this.ttlMs)
+    await orUnavailable(this.redis.set(this.key(treeId, peerId), JSON.stringify({ n: record.n, lp: lastParent }), 'PX', this.ttlMs))
   }
 
   async lastParent(treeId: string, peerId: string): Promise<string | null> {
@@ -51,7 +52,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async revoke(treeId: string, peerId: string): Promise<void> {
-    await this.redis.set(this.key(treeId, peerId), JSON.stringify({ n: null }), 'PX', this.ttlMs)
+    await orUnavailable(this.redis.set(this.key(treeId, peerId), JSON.stringify({ n: null }), 'PX', this.ttlMs))
   }
 
   private key(treeId: string, peerId: string): string {
@@ -59,15 +60,15 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private async record(treeId: string, peerId: string): Promise<{ n: string | null; lp?: string | null } | undefined> {
-    const text = await this.redis.get(this.key(treeId, peerId))
+    const text = await orUnavailable(this.redis.get(this.key(treeId, peerId)))
     return text ? (JSON.parse(text) as { n: string | null; lp?: string | null }) : undefined
   }
 
   /** The first process to start picks the secret; the rest read it. */
   private async sharedSecret(): Promise<Uint8Array> {
     const key = `${this.prefix}secret`
-    await this.redis.set(key, base64urlEncode(randomBytes(32)), 'NX')
-    const value = await this.redis.get(key)
+    await orUnavailable(this.redis.set(key, base64urlEncode(randomBytes(32)), 'NX'))
+    const value = await orUnavailable(this.redis.get(key))
     if (!value) throw new Error('the shared ticket secret vanished from Redis')
     return base64urlDecode(value)
   }

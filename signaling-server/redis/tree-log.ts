@@ -6,6 +6,7 @@
 // That is the whole cross-process atomicity: two processes placing at the
 // same moment are ordered by Redis, and each decides on the full history.
 import type { Redis } from 'ioredis'
+import { orUnavailable } from './unavailable.js'
 
 /** KEYS: log, epoch. ARGV: epoch, length applied, op, channel, notice. */
 const APPEND = `
@@ -57,11 +58,11 @@ export class TreeLog {
 
   /** false if a tree with that id exists. */
   async create(treeId: string, epoch: string, op: string): Promise<boolean> {
-    return (await this.cmd.munroCreate(this.logKey(treeId), this.epochKey(treeId), this.treesKey, epoch, op, treeId)) === 1
+    return (await orUnavailable(this.cmd.munroCreate(this.logKey(treeId), this.epochKey(treeId), this.treesKey, epoch, op, treeId))) === 1
   }
 
   async append(treeId: string, epoch: string, applied: number, op: string): Promise<AppendOutcome> {
-    const [kind, data] = await this.cmd.munroAppend(this.logKey(treeId), this.epochKey(treeId), epoch, applied, op, this.channel, treeId)
+    const [kind, data] = await orUnavailable(this.cmd.munroAppend(this.logKey(treeId), this.epochKey(treeId), epoch, applied, op, this.channel, treeId))
     if (kind === 'ok') return { kind }
     if (kind === 'behind') return { kind, missed: data as string[] }
     return { kind: 'epoch', current: data as string }
@@ -69,7 +70,7 @@ export class TreeLog {
 
   /** The epoch and the entries from `from` on, read together; undefined when the tree is not in Redis. */
   async read(treeId: string, from: number): Promise<{ epoch: string; entries: string[] } | undefined> {
-    const results = await this.cmd.multi().get(this.epochKey(treeId)).lrange(this.logKey(treeId), from, -1).exec()
+    const results = await orUnavailable(this.cmd.multi().get(this.epochKey(treeId)).lrange(this.logKey(treeId), from, -1).exec())
     const epoch = results?.[0]?.[1] as string | null
     if (!epoch) return undefined
     return { epoch, entries: (results?.[1]?.[1] as string[]) ?? [] }
@@ -77,10 +78,10 @@ export class TreeLog {
 
   /** An ended tree's keys linger a little, so processes still replaying can read its end. */
   async retire(treeId: string, lingerMs: number): Promise<void> {
-    await this.cmd.multi().pexpire(this.logKey(treeId), lingerMs).pexpire(this.epochKey(treeId), lingerMs).srem(this.treesKey, treeId).exec()
+    await orUnavailable(this.cmd.multi().pexpire(this.logKey(treeId), lingerMs).pexpire(this.epochKey(treeId), lingerMs).srem(this.treesKey, treeId).exec())
   }
 
   treeCount(): Promise<number> {
-    return this.cmd.scard(this.treesKey)
+    return orUnavailable(this.cmd.scard(this.treesKey))
   }
 }

@@ -6,7 +6,7 @@
 // randomness, so replaying the log anywhere gives the same result.
 import { MemoryReportPolicy, type ReportFacts, type ReportPolicyLimits, type ReportVerdict } from '../report-policy.js'
 import { PeerTree } from '../registry/peer-tree.js'
-import { RegistryError, type ChangeSet, type NodeView } from '../registry/tree-registry.js'
+import { breadthFirst, RegistryError, type ChangeSet, type NodeView } from '../registry/tree-registry.js'
 
 /** What a tree's log holds. `id` is unique per operation, so a retried append is recognized as the writer's own. */
 export type TreeOp = { id: string; at: number } & (
@@ -89,13 +89,7 @@ export class TreeReplica {
 
   /** The whole shape as a seed operation (after Redis lost the log). */
   toSeed(id: string, at: number): TreeOp {
-    const nodes: [string, string | null, boolean, string][] = []
-    const queue = [this.sourceId]
-    for (let i = 0; i < queue.length; i++) {
-      const view = this.tree.query(queue[i]!)!
-      nodes.push([view.peerId, view.parent, view.away, this.holders.get(view.peerId) ?? ''])
-      queue.push(...view.children)
-    }
+    const nodes = breadthFirst(this.sourceId, (peerId) => this.tree.query(peerId)).map((view): [string, string | null, boolean, string] => [view.peerId, view.parent, view.away, this.holders.get(view.peerId) ?? ''])
     return { id, at, t: 'seed', src: this.sourceId, k: this.k, k1: this.k1, max: Number.isFinite(this.tree.maxPeers) ? this.tree.maxPeers : undefined, base: this.maxVersion() + 1, nodes }
   }
 

@@ -2,7 +2,7 @@
 // async methods only wrap synchronous calls, so a thrown RegistryError comes
 // back as a rejected promise, as it would from a remote registry.
 import { PeerTree, type PlacementPolicy } from './peer-tree.js'
-import { RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from './tree-registry.js'
+import { breadthFirst, RegistryError, type ChangeSet, type JoinInfo, type NodeView, type TreeInfo, type TreeOptions, type TreeRegistry } from './tree-registry.js'
 
 export interface MemoryTreeRegistryOptions {
   /** Most peers per tree, the source included; place() rejects with ERR_TREE_FULL beyond. Default: no limit. */
@@ -79,14 +79,7 @@ export class MemoryTreeRegistry implements TreeRegistry {
 
   async nodes(treeId: string, limit: number): Promise<NodeView[]> {
     const tree = this.tree(treeId)
-    const out: NodeView[] = []
-    const queue = [tree.sourceId]
-    for (let i = 0; i < queue.length && out.length < limit; i++) {
-      const view = tree.query(queue[i]!)!
-      out.push(view)
-      queue.push(...view.children)
-    }
-    return out
+    return breadthFirst(tree.sourceId, (peerId) => tree.query(peerId), limit)
   }
 
   async size(treeId: string): Promise<number> {

@@ -109,3 +109,15 @@ export class RegistryError extends Error {
     this.code = code
   }
 }
+
+/** A tree's peers breadth-first from the source (every parent before its children), at most `limit`; `query` gives each peer's view. */
+export function breadthFirst(sourceId: string, query: (peerId: string) => NodeView | undefined, limit = Infinity): NodeView[] {
+  const out: NodeView[] = []
+  const queue = [sourceId]
+  for (let i = 0; i < queue.length && out.length < limit; i++) {
+    const view = query(queue[i]!)!
+    out.push(view)
+    queue.push(...view.children)
+  }
+  return out
+}

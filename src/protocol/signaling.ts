@@ -52,6 +52,8 @@ export const SignalingErrorCode = {
   NO_SLOT: 'ERR_NO_SLOT',
   /** The server is shedding signals to stay responsive; retry shortly. */
   OVERLOADED: 'ERR_OVERLOADED',
+  /** The store the server processes share (Redis) is unreachable for a moment; retry shortly. */
+  UNAVAILABLE: 'ERR_UNAVAILABLE',
   /** Counted only (the connection is closed): too much queued towards a client that does not read. */
   SLOW_READER: 'ERR_SLOW_READER',
   /** Counted only (the connection is closed): too many unknown, rate-limited or malformed events. */

@@ -48,10 +48,15 @@ async function shape(url: string, treeId: string): Promise<NodeJson[]> {
 
 /** Both processes show the same tree of `size` peers, within the fan-outs, with no cycle (every peer reached from the source). */
 async function expectOneTree(urls: string[], treeId: string, size: number, k = 4, k1 = 10): Promise<NodeJson[]> {
-  await waitFor(async () => {
-    const shapes = await Promise.all(urls.map((u) => shape(u, treeId)))
-    return shapes.every((s) => s.length === size && JSON.stringify(s) === JSON.stringify(shapes[0]))
-  }, 10_000, `every process to show the same ${size}-peer tree`)
+  let shapes: NodeJson[][] = []
+  try {
+    await waitFor(async () => {
+      shapes = await Promise.all(urls.map((u) => shape(u, treeId)))
+      return shapes.every((s) => s.length === size && JSON.stringify(s) === JSON.stringify(shapes[0]))
+    }, 10_000, `every process to show the same ${size}-peer tree`)
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${differences(urls, shapes)}`)
+  }
   const nodes = await shape(urls[0]!, treeId)
   const byId = new Map(nodes.map((n) => [n.peerId, n]))
   const source = nodes.find((n) => n.parent === null)!
@@ -63,6 +68,20 @@ async function expectOneTree(urls: string[], treeId: string, size: number, k = 4
   return nodes
 }
 
+/** What each process showed last, against the union of all: sizes, peers missing, peers placed elsewhere. */
+function differences(urls: string[], shapes: NodeJson[][]): string {
+  const parents = new Map<string, Set<string>>()
+  for (const s of shapes) for (const n of s) (parents.get(n.peerId) ?? parents.set(n.peerId, new Set()).get(n.peerId)!).add(String(n.parent))
+  return urls
+    .map((url, i) => {
+      const shown = new Map((shapes[i] ?? []).map((n) => [n.peerId, n]))
+      const missing = [...parents.keys()].filter((id) => !shown.has(id))
+      const disputed = [...shown.values()].filter((n) => parents.get(n.peerId)!.size > 1).map((n) => `${n.peerId}<-${n.parent}`)
+      return `  ${url}: ${shown.size} peers; missing ${missing.length ? missing.join(' ') : 'none'}; parent differs elsewhere: ${disputed.length ? disputed.join(' ') : 'none'}`
+    })
+    .join('\n')
+}
+
 /** Each client's latest placement agrees with the shared tree. */
 async function expectPlacementsAgree(clients: SignalingClient[], nodes: NodeJson[], treeId: string): Promise<void> {
   const parentOf = new Map(nodes.map((n) => [n.peerId, n.parent]))
@@ -71,7 +90,7 @@ async function expectPlacementsAgree(clients: SignalingClient[], nodes: NodeJson
 
 describe('munro-signal --redis: several processes, one tree', () => {
   it('two processes: peers spread over both, one tree, placements pushed across, signals relayed across', async () => {
-    const [a, b] = [await serve(), await serve()]
+    const [a, b] = await Promise.all([serve(), serve()])
     const source = await client(a.url)
     const treeId = (await source.createTree(generateKeyPair())).placement.treeId
     const viewers: SignalingClient[] = []
@@ -98,7 +117,7 @@ describe('munro-signal --redis: several processes, one tree', () => {
   }, 60_000)
 
   it('three processes: joins racing for the same slots and churn across processes keep one consistent tree', async () => {
-    const procs = [await serve(), await serve(), await serve()]
+    const procs = await Promise.all([serve(), serve(), serve()])
     const urls = procs.map((p) => p.url)
     const source = await client(urls[0]!)
     const treeId = (await source.createTree(generateKeyPair())).placement.treeId
@@ -115,7 +134,7 @@ describe('munro-signal --redis: several processes, one tree', () => {
   }, 60_000)
 
   it('a killed process: its peers resume on the other with their ids, the ones that never return expire and their children are re-attached', async () => {
-    const [a, b] = [await serve(), await serve()]
+    const [a, b] = await Promise.all([serve(), serve()])
     const lb = await startBalancer([a.port, b.port])
     cleanups.push(() => lb.close())
     const source = await client(a.url)
@@ -142,7 +161,7 @@ describe('munro-signal --redis: several processes, one tree', () => {
   }, 60_000)
 
   it('Redis restarted under a live tree: the processes reconnect, the tree goes on and takes newcomers on both', async () => {
-    const [a, b] = [await serve(), await serve()]
+    const [a, b] = await Promise.all([serve(), serve()])
     const source = await client(a.url)
     const treeId = (await source.createTree(generateKeyPair())).placement.treeId
     const viewers: SignalingClient[] = []

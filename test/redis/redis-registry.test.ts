@@ -7,11 +7,14 @@
 import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PeerTree } from '../../signaling-server/registry/peer-tree.js'
 import { RegistryError } from '../../signaling-server/registry/tree-registry.js'
 import { RedisTreeRegistry } from '../../signaling-server/redis/redis-registry.js'
 import { DEFAULT_LIMITS } from '../../signaling-server/limits.js'
+import { TreeLog } from '../../signaling-server/redis/tree-log.js'
+import { RedisSessionStore } from '../../signaling-server/redis/redis-sessions.js'
+import { waitFor } from '../helpers/signaling.js'
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js'
 
 let redis: RedisProcess
@@ -25,6 +28,9 @@ afterAll(async () => {
   await redis?.stop()
 })
 
+/** Each registry's subscriber connection, to see when an append notice has reached it. */
+const subscriberOf = new Map<RedisTreeRegistry, Redis>()
+
 async function registries(n: number, prefix = `t${randomUUID().slice(0, 8)}:`): Promise<RedisTreeRegistry[]> {
   const out: RedisTreeRegistry[] = []
   for (let i = 0; i < n; i++) {
@@ -33,9 +39,24 @@ async function registries(n: number, prefix = `t${randomUUID().slice(0, 8)}:`): 
     clients.push(cmd, sub)
     const registry = new RedisTreeRegistry({ redis: cmd, subscriber: sub, processId: `proc${i}`, prefix, policyLimits: DEFAULT_LIMITS })
     await registry.start()
+    subscriberOf.set(registry, sub)
     out.push(registry)
   }
   return out
+}
+
+/** Resolves once `registry` has received `count` append notices after this call (its own listener ran first). */
+function notices(registry: RedisTreeRegistry, count: number): Promise<void> {
+  const sub = subscriberOf.get(registry)!
+  return new Promise((resolve) => {
+    let seen = 0
+    const onMessage = () => {
+      if (++seen < count) return
+      sub.off('message', onMessage)
+      resolve()
+    }
+    sub.on('message', onMessage)
+  })
 }
 
 type Op =
@@ -138,11 +159,12 @@ describe('RedisTreeRegistry (two processes, one real Redis)', () => {
       ...ids.slice(0, 150).map((id, i) => procs[(i + 1) % 3]!.remove('race', id)),
       ...ids.slice(0, 150).map((id, i) => procs[i % 3]!.place('race', `q${i}`))
     ])
-    for (const p of procs) await p.refresh('race')
+    const expected = ['S', ...ids.slice(150), ...ids.slice(0, 150).map((_, i) => `q${i}`)].sort()
+    // No refresh: every replica follows the log through the append notices alone, up to the burst's last append.
+    await waitFor(() => procs.every((p) => p.peerTree('race')?.size === expected.length), 5_000, 'every replica to follow the log to its end')
     // The race was real: appends lost to another process's and were decided again on the newer state.
     expect(procs.reduce((n, p) => n + p.retries, 0)).toBeGreaterThan(50)
     console.log(`racing registries: ${procs.map((p) => p.retries).join(' + ')} retried appends`)
-    const expected = ['S', ...ids.slice(150), ...ids.slice(0, 150).map((_, i) => `q${i}`)].sort()
     for (const p of procs) {
       const tree = p.peerTree('race')!
       tree.check()
@@ -152,4 +174,68 @@ describe('RedisTreeRegistry (two processes, one real Redis)', () => {
       expect(shape(tree)).toBe(shape(procs[0]!.peerTree('race')!))
     }
   }, 60_000)
+
+  // The last append of a burst lands while another process is still reading
+  // the previous one: its notice must not be lost, or that replica stays
+  // behind until the next append, which may never come (CI: a 61-peer tree
+  // that one of three processes never finished showing).
+  it.each(['following', 'loading'] as const)('a replica catches up with an append announced while it is %s the log', async (phase) => {
+    const [a, b] = await registries(2)
+    const treeId = `late-${phase}`
+    await a!.createTree(treeId, 'S', { k: 4, k1: 4 })
+    if (phase === 'following') await b!.refresh(treeId)
+    // B's next read returns, then waits until the notice of a later append has reached B.
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let readReturned!: () => void
+    const readDone = new Promise<void>((r) => (readReturned = r))
+    const read = TreeLog.prototype.read
+    const spy = vi.spyOn(TreeLog.prototype, 'read').mockImplementationOnce(async function (this: TreeLog, ...args) {
+      const result = await read.apply(this, args)
+      readReturned()
+      await gate
+      return result
+    })
+    try {
+      const noticed = notices(b!, phase === 'following' ? 2 : 1)
+      if (phase === 'following') await a!.place(treeId, 'p1')
+      // Loading: B reads the whole log for a caller (the HTTP view, a join) when it first meets the tree.
+      const loaded = phase === 'loading' ? b!.hasTree(treeId) : undefined
+      await readDone
+      await a!.place(treeId, 'p2')
+      await noticed
+      release()
+      await loaded
+      // No further append: B must still reach p2 on its own.
+      await waitFor(() => b!.peerTree(treeId)?.has('p2') === true, 2_000, `B's replica to show p2 (${phase})`)
+      expect(b!.peerTree(treeId)!.peerIds().sort()).toEqual(a!.peerTree(treeId)!.peerIds().sort())
+    } finally {
+      spy.mockRestore()
+      release()
+    }
+  })
+
+  // A Redis that is away is an outage of a moment, not a server bug: the
+  // client gets a code it can retry on, not ERR_INTERNAL.
+  it('Redis away: tree changes and resume tickets fail with ERR_UNAVAILABLE', async () => {
+    const own = await startRedis()
+    try {
+      // One retry per command, so the outage shows at once (the server waits through 20).
+      const cmd = new Redis(own.url, { maxRetriesPerRequest: 1 })
+      const sub = new Redis(own.url)
+      for (const c of [cmd, sub]) c.on('error', () => undefined), clients.push(c)
+      const registry = new RedisTreeRegistry({ redis: cmd, subscriber: sub, processId: 'proc', prefix: 'away:', policyLimits: DEFAULT_LIMITS })
+      await registry.start()
+      await registry.createTree('away', 'S', { k: 4, k1: 4 })
+      const sessions = new RedisSessionStore(cmd, 'away:', 10_000, new Uint8Array(32))
+      const ticket = await sessions.issue('away', 'S')
+      await own.stop()
+      await expect(registry.place('away', 'p1')).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+      await expect(registry.createTree('other', 'S', { k: 4, k1: 4 })).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+      await expect(sessions.check('away', ticket)).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+      await expect(sessions.issue('away', 'p2')).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' })
+    } finally {
+      await own.stop()
+    }
+  })
 })
