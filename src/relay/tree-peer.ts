@@ -64,6 +64,7 @@ export interface LinkCounters {
 /** A shed signal is sent again after 100, 200, 400, 800 ms, then given up (the link's connect timeout takes over). */
 const SIGNAL_RETRIES = 4
 const SIGNAL_RETRY_MS = 100
+const RETRYABLE_SIGNAL_ERRORS: ReadonlySet<string> = new Set([SignalingErrorCode.OVERLOADED, SignalingErrorCode.UNAVAILABLE])
 
 export class TreePeer extends EventEmitter<TreePeerEvents> {
   readonly buffer: StreamBuffer
@@ -250,9 +251,10 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private sendSignal(remoteId: string, data: Record<string, unknown>, attempt: number): void {
     if (this.destroyed || this.ended) return
     this.options.signaling.sendSignal(this.options.treeId, remoteId, data).catch((err: { code?: string }) => {
-      // A busy server sheds signals (ERR_OVERLOADED) rather than let pings starve; a lost offer or candidate would
-      // leave the link hanging until connectTimeoutMs, so try again shortly: shedding becomes delay, not loss.
-      if (err?.code === SignalingErrorCode.OVERLOADED && attempt < SIGNAL_RETRIES) {
+      // A busy server sheds signals (ERR_OVERLOADED) rather than let pings starve, and one that cannot reach its
+      // shared store (ERR_UNAVAILABLE, Redis away for a moment) cannot check the neighbour; a lost offer or candidate
+      // would leave the link hanging until connectTimeoutMs, so try again shortly: shedding becomes delay, not loss.
+      if (RETRYABLE_SIGNAL_ERRORS.has(err?.code ?? '') && attempt < SIGNAL_RETRIES) {
         const timer = setTimeout(() => {
           this.signalRetries.delete(timer)
           this.sendSignal(remoteId, data, attempt + 1)

@@ -14,6 +14,8 @@ export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
   readonly absent = new Set<string>()
   /** How many of the next signals the server sheds as overloaded. */
   shedNext = 0
+  /** The next this many signals fail as if the shared store (Redis) were away for a moment. */
+  unavailableNext = 0
 
   async reportParent(_treeId: string, parentId: string, reason: ReportReason): Promise<void> {
     if (!this.connected) throw new Error('disconnected')
@@ -23,6 +25,7 @@ export class FakeSignaling extends EventEmitter<SignalingClientEvents> {
   async sendSignal(_treeId: string, to: string, data: Record<string, unknown>): Promise<void> {
     if (!this.connected) throw new Error('disconnected')
     if (this.shedNext > 0 && this.shedNext--) throw new SignalingClientError(SignalingErrorCode.OVERLOADED, 'the server is busy')
+    if (this.unavailableNext > 0 && this.unavailableNext--) throw new SignalingClientError(SignalingErrorCode.UNAVAILABLE, 'the shared store is away')
     if (this.absent.has(to)) throw new SignalingClientError(SignalingErrorCode.PEER_ABSENT, `${to} is away`)
     this.signalsSent.push({ to, data })
   }

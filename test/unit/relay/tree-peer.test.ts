@@ -163,6 +163,17 @@ describe('TreePeer: blaming a parent', () => {
     expect(sig.reports).toEqual([])
   })
 
+  it('sends a signal again when the server could not reach its shared store (ERR_UNAVAILABLE), as for a shed one', async () => {
+    start('P')
+    sig.unavailableNext = 1
+    linkTo('P').emit('signal', { type: 'offer', sdp: 'o' } as never)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(sig.signalsSent).toEqual([])
+    await vi.advanceTimersByTimeAsync(100)
+    expect(sig.signalsSent).toEqual([{ to: 'P', data: { type: 'offer', sdp: 'o' } }])
+    expect(sig.reports).toEqual([])
+  })
+
   it("does not report a child that is away: only its parent's absence moves it", async () => {
     start('P', ['C'])
     sig.absent.add('C')
