@@ -109,7 +109,8 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
       createLink: (id) => this.signalled(createLink(false, id), id),
       onClosed,
       onLagged: () => this.laggedAndDropped.laggedChildren++,
-      onOfferDropped: () => this.laggedAndDropped.droppedOffers++
+      onOfferDropped: () => this.laggedAndDropped.droppedOffers++,
+      backfill: (index) => this.backfill(index)
     })
     const s = options.signaling
     s.on('placement', this.onPlacement)
@@ -201,7 +202,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
    * position we saw, or everything the new parent holds, so nothing is lost.
    */
   private resumePoint(): ResumePoint {
-    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex, epoch: this.buffer.epoch }
+    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.backfillFrom ?? this.buffer.endIndex, epoch: this.buffer.epoch }
     // Children already wait for a position (we took a departed parent's slot before holding anything):
     // start there, or what they missed since their old parent left would be skipped for all of them.
     const awaited = this.children.awaited()
@@ -215,6 +216,20 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     }
     // No session seen yet (epoch -1): ask for session 0 from the start; a sender on another session starts it afresh.
     return { kind: 'index', index: this.options.resumeHint?.() ?? 0, epoch: Math.max(0, this.buffer.epoch) }
+  }
+
+  /**
+   * A child asked for chunks from `index`, before the oldest we hold: we took
+   * its departed parent's slot while it was frozen, and we started later than
+   * where it stopped. Our parent may still have them (our buffer started late;
+   * the window did not drop them): a new session with it asks from there, and
+   * the chunks we already hold come again as repeats. The child's cursor waits
+   * meanwhile; what our parent cannot send becomes a gap for it.
+   */
+  private backfill(index: number): boolean {
+    if (!this.parentId || !this.buffer.requestBackfill(index)) return false
+    this.parent.restart()
+    return true
   }
 
   /**
