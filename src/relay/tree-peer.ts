@@ -59,6 +59,8 @@ export interface LinkCounters {
   laggedChildren: number
   /** Offers from a child overtaken by a newer one while waiting for their turn (defect 9). */
   droppedOffers: number
+  /** Sessions with our parent opened again to fetch what a child asked for before our oldest chunk (see backfill). */
+  backfills: number
 }
 
 /** A shed signal is sent again after 100, 200, 400, 800 ms, then given up (the link's connect timeout takes over). */
@@ -78,7 +80,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private readonly signalRetries = new Set<ReturnType<typeof setTimeout>>()
   /** The tree ended: no more links, placements or reports. */
   private ended = false
-  private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0 }
+  private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0, backfills: 0 }
 
   constructor(private readonly options: TreePeerOptions) {
     super()
@@ -228,6 +230,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
    */
   private backfill(index: number): boolean {
     if (!this.parentId || !this.buffer.requestBackfill(index)) return false
+    this.laggedAndDropped.backfills++
     this.parent.restart()
     return true
   }

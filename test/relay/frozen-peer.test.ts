@@ -134,11 +134,14 @@ describe('frozen peer', () => {
     const { tallies: frozenTallies } = await frozen.request<{ tallies: MessageTally[] }>({ type: 'finish', written: total })
     await waitFor(() => tallies.slice(0, -1).every((t) => t.received >= total), 30_000, 'every in-process viewer to have every message').catch(() => undefined)
     const inProcess = tallies.slice(0, -1) // the newcomer started where it joined
-    console.log(`[frozen-peer] parent+child frozen 4 s, grandparent left: frozen pair lost ${frozenTallies.map((t) => t.lost)}, ` +
+    const backfills = (newcomer as unknown as { peer: { counters: { backfills: number } } }).peer.counters.backfills
+    console.log(`[frozen-peer] parent+child frozen 4 s, grandparent left: newcomer backfilled ${backfills} time(s); frozen pair lost ${frozenTallies.map((t) => t.lost)}, ` +
       `problems ${JSON.stringify(frozenTallies.map((t) => t.problems))}; in-process lost ${inProcess.reduce((n, t) => n + t.lost, 0)}`)
     expect(frozenTallies.map((t) => ({ lost: t.lost, corrupted: t.corrupted, received: t.received }))).toEqual(
       frozenTallies.map(() => ({ lost: 0, corrupted: 0, received: total }))
     )
     for (const t of inProcess) expect({ lost: t.lost, corrupted: t.corrupted, received: t.received }).toEqual({ lost: 0, corrupted: 0, received: total })
+    // The case this test is about happened: the woken peer asked the newcomer for what it never had.
+    expect(backfills).toBeGreaterThanOrEqual(1)
   }, 120_000)
 })

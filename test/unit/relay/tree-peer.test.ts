@@ -379,6 +379,7 @@ describe('TreePeer: a frozen child whose parent left while it slept', () => {
     arrive(60, 160)
     expect(chunksOn(child)).toEqual(Array.from({ length: 100 }, (_, k) => 60 + k))
     expect(sig.reports).toEqual([])
+    expect(peer.counters.backfills).toBe(1)
     // A later child asking for the same (already fetched) range is served at once, without another session.
     vi.advanceTimersByTime(OFFER_INTERVAL_MS)
     peer.applyPlacement(placement(T, 'me', 'G', ['C', 'D'], 3))
@@ -420,5 +421,6 @@ describe('TreePeer: a frozen child whose parent left while it slept', () => {
     linkTo('C').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 5, epoch: 0 } }))
     expect(chunksOn(linkTo('C'))).toEqual(Array.from({ length: 10 }, (_, k) => 10 + k))
     expect(links.made.filter((l) => l.remoteId === 'G')).toHaveLength(1)
+    expect(peer.counters.backfills).toBe(0)
   })
 })
