@@ -405,6 +405,23 @@ describe('TreePeer: a frozen child whose parent left while it slept', () => {
     expect(links.made.filter((l) => l.remoteId === 'G')).toHaveLength(sessions)
   })
 
+  it('holding nothing yet when the child handshakes after the hold, fetches from where it stopped once data comes', () => {
+    start('G', ['C'])
+    linkTo('G').open()
+    vi.advanceTimersByTime(HANDSHAKE_HOLD_MS + 100) // the frozen child did not handshake in time: we asked for the latest
+    expect(handshakeOn(linkTo('G'))).toEqual({ kind: 'latest' })
+    offer('C')
+    linkTo('C').open()
+    linkTo('C').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 60, epoch: 7 } }))
+    peer.buffer.reset(7)
+    arrive(100, 110) // the latest start point onwards
+    expect(chunksOn(linkTo('C'))).toEqual([])
+    linkTo('G').open()
+    expect(handshakeOn(linkTo('G'))).toEqual({ kind: 'index', index: 60, epoch: 7 })
+    arrive(60, 120)
+    expect(chunksOn(linkTo('C'))).toEqual(Array.from({ length: 60 }, (_, k) => 60 + k))
+  })
+
   it('does not ask when the window already dropped what the child wants (our parent dropped it too)', () => {
     start('G', ['C'])
     linkTo('G').open()
