@@ -103,8 +103,8 @@ export class ChildSession {
       const { index, behind } = this.buffer.resolve(this.cursor)
       if (behind && !this.buffer.trimmed) {
         // Nothing ever left our window, so it asked for chunks from before we held any (we took its departed
-        // parent's slot while it was frozen):
-        // fetch them from our parent if it may still have them, else start at our oldest (a gap, never silent).
+        // parent's slot while it was frozen): wait while our parent is asked for them (a backfill), else start
+        // at our oldest (the child sees a gap, never a silent skip).
         if (this.buffer.backfillFrom !== undefined || this.options.backfill?.(this.cursor)) return
         this.cursor = index
       } else if (behind) {
