@@ -18,6 +18,8 @@ export interface ChildLinksOptions {
   onLagged: () => void
   /** An offer was dropped because a newer one from the same child overtook it. */
   onOfferDropped: () => void
+  /** A child asked for chunks before the oldest we hold: true when we fetch them (see ChildSession). */
+  backfill: (index: number) => boolean
 }
 
 type Signal = SignalData | Record<string, unknown>
@@ -117,6 +119,7 @@ export class ChildLinks {
       keepaliveMs,
       listedAt: this.listedAt.get(childId),
       resumeFloor: (requested) => this.admission.resumeFloor(childId, requested, buffer, Date.now()),
+      backfill: this.options.backfill,
       onClose: (s) => {
         this.options.onClosed(s.link.bytesReceived, s.link.bytesSent)
         const next = s.nextIndex

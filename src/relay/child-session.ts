@@ -31,6 +31,12 @@ export interface ChildSessionOptions {
    * that was written after it joined.
    */
   listedAt?: number
+  /**
+   * The child asked for chunks from `index`, before the oldest we hold: true
+   * when we ask our own parent for them (StreamBuffer.requestBackfill); the
+   * cursor then waits instead of skipping ahead.
+   */
+  backfill?: (index: number) => boolean
 }
 
 export class ChildSession {
@@ -95,7 +101,13 @@ export class ChildSession {
     if (this.epoch !== this.buffer.epoch && this.buffer.epoch !== -1) this.setCursor(this.buffer.firstIndex)
     for (;;) {
       const { index, behind } = this.buffer.resolve(this.cursor)
-      if (behind) {
+      if (behind && !this.buffer.trimmed) {
+        // Nothing ever left our window, so it asked for chunks from before we held any (we took its departed
+        // parent's slot while it was frozen): wait while our parent is asked for them (a backfill), else start
+        // at our oldest (the child sees a gap, never a silent skip).
+        if (this.buffer.backfillFrom !== undefined || this.options.backfill?.(this.cursor)) return
+        this.cursor = index
+      } else if (behind) {
         // Fell out of the window: jump to the newest place a viewer can start from.
         const restart = this.buffer.latestStartPoint()
         this.options.onLagged?.(this, restart - this.cursor)
@@ -210,7 +222,8 @@ export class ChildSession {
       else this.setCursor(Math.max(this.buffer.firstIndex, this.options.resumeFloor?.(this.buffer.firstIndex) ?? -Infinity))
     } else {
       const floor = this.options.resumeFloor?.(resume.index) ?? -Infinity
-      this.setCursor(this.buffer.isEmpty ? resume.index : Math.max(resume.index, floor, this.buffer.firstIndex))
+      // Before the oldest chunk held, while the window has dropped nothing: pump() fetches it from our parent.
+      this.setCursor(Math.max(resume.index, floor, this.buffer.trimmed ? this.buffer.firstIndex : -Infinity))
       // Nothing held yet (a parent that has just joined): the index belongs to the child's session, so data of
       // that session must continue from it, not restart the cursor at whatever we happen to hold first.
       if (this.buffer.epoch === -1 && resume.epoch !== 0) this.epoch = resume.epoch

@@ -57,6 +57,11 @@ export class ParentLink extends EventEmitter<ParentLinkEvents> {
     this.connect()
   }
 
+  /** A new session with the same parent, whose handshake asks for a new resume point; nobody is blamed. */
+  restart(): void {
+    if (!this.destroyed && this.parentId) this.connect()
+  }
+
   signal(from: string, data: Record<string, unknown>): void {
     if (this.session?.peerId === from) this.session.link.signal(data)
   }

@@ -36,10 +36,20 @@ export interface StreamBufferOptions {
 
 export type AddResult = 'added' | 'duplicate' | 'stale' | 'jumped'
 
+/** Backfills a buffer session may ask for: each costs a new session with our parent (see requestBackfill). */
+const MAX_BACKFILLS = 3
+
 /**
  * Chunks are appended in index order. A chunk beyond the live edge (a new
  * parent that no longer had what we missed) is accepted as a jump: the hole is
  * recorded so cursors skip it instead of waiting forever.
+ *
+ * Below the oldest chunk held, the buffer takes chunks only during a backfill:
+ * a peer that started late (it joined, or jumped) and then got a child that
+ * stopped further back (it was frozen while its old parent left, and we took
+ * that parent's slot) asks its own parent again from there. The backfill's
+ * chunks arrive in index order, from wherever the parent could start, up to
+ * the old oldest chunk; whatever it could not send becomes a hole.
  */
 export class StreamBuffer {
   private readonly chunks = new Map<number, BufferedChunk>()
@@ -52,6 +62,12 @@ export class StreamBuffer {
   private first = 0
   private end = 0
   private bytes = 0
+  /** A backfill: asked `from`, up to `to` (the oldest held when asked); `next` once its first chunk came. */
+  private fill: { from: number; to: number; next: number | undefined } | null = null
+  /** Our parent had nothing before this when a backfill asked (it started later): asking below again is futile. */
+  private parentFloor = -Infinity
+  private backfillsLeft = MAX_BACKFILLS
+  private dropped = false
   private readonly now: () => number
 
   constructor(private readonly options: StreamBufferOptions) {
@@ -76,6 +92,19 @@ export class StreamBuffer {
     this.first = 0
     this.end = 0
     this.bytes = 0
+    this.fill = null
+    this.parentFloor = -Infinity
+    this.backfillsLeft = MAX_BACKFILLS
+    this.dropped = false
+  }
+
+  /**
+   * The window has dropped chunks: a cursor before the oldest held fell out of
+   * it, and our parent's window has dropped them too. Until then a cursor there
+   * asked for chunks from before we started.
+   */
+  get trimmed(): boolean {
+    return this.dropped
   }
 
   /** Lowest chunk index still held. */
@@ -120,7 +149,32 @@ export class StreamBuffer {
     this.bytes += munro.frame.byteLength
   }
 
+  /**
+   * A child wants chunks from `index`, before the oldest we hold. True when
+   * they are worth asking our parent for (the caller then starts a session
+   * whose handshake asks from `backfillFrom`): we started late rather than
+   * lost them to the window, and an earlier backfill did not find our parent
+   * without them.
+   */
+  requestBackfill(index: number): boolean {
+    if (this.isEmpty || index >= this.first || this.dropped || index < this.parentFloor) return false
+    // One at a time: a child that wants more waits for it to end, then asks again.
+    if (this.fill || this.backfillsLeft <= 0) return false
+    this.backfillsLeft--
+    this.fill = { from: index, to: this.first, next: undefined }
+    return true
+  }
+
+  /** Where a backfill asked for should start, while none of it has arrived; cursors below the oldest chunk wait. */
+  get backfillFrom(): number | undefined {
+    return this.fill && this.fill.next === undefined ? this.fill.from : undefined
+  }
+
   add(chunk: BufferedChunk): AddResult {
+    if (this.fill) {
+      if (chunk.index >= (this.fill.next ?? this.fill.from) && chunk.index < this.fill.to) return this.addBelow(chunk)
+      if (chunk.index >= this.fill.to) this.endBackfill()
+    }
     let result: AddResult = 'added'
     if (this.chunks.size === 0) {
       this.first = chunk.index
@@ -128,7 +182,7 @@ export class StreamBuffer {
     } else if (chunk.index < this.end) {
       return this.chunks.has(chunk.index) ? 'duplicate' : 'stale'
     } else if (chunk.index > this.end) {
-      this.holes.push({ from: this.end, to: chunk.index })
+      this.addHole({ from: this.end, to: chunk.index })
       result = 'jumped'
     }
     this.chunks.set(chunk.index, chunk)
@@ -136,6 +190,35 @@ export class StreamBuffer {
     this.end = chunk.index + 1
     this.evict()
     return result
+  }
+
+  /** A chunk of the backfill, below the chunks held before it. */
+  private addBelow(chunk: BufferedChunk): AddResult {
+    const fill = this.fill!
+    if (fill.next === undefined) {
+      this.first = chunk.index
+      if (chunk.index > fill.from) this.parentFloor = chunk.index
+    } else if (chunk.index > fill.next) this.addHole({ from: fill.next, to: chunk.index })
+    fill.next = chunk.index + 1
+    if (fill.next === fill.to) this.fill = null
+    this.chunks.set(chunk.index, chunk)
+    this.bytes += chunk.frame.byteLength
+    this.evict()
+    return 'added'
+  }
+
+  /** The parent sent past the backfill's range: what it did not bring is a hole. */
+  private endBackfill(): void {
+    const fill = this.fill!
+    this.fill = null
+    if (fill.next === undefined) this.parentFloor = fill.to
+    else if (fill.next < fill.to) this.addHole({ from: fill.next, to: fill.to })
+  }
+
+  /** Holes stay in index order. */
+  private addHole(hole: { from: number; to: number }): void {
+    const at = this.holes.findIndex((h) => h.from > hole.from)
+    this.holes.splice(at === -1 ? this.holes.length : at, 0, hole)
   }
 
   /**
@@ -181,10 +264,12 @@ export class StreamBuffer {
       this.chunks.delete(this.first)
       this.bytes -= oldest.frame.byteLength
       this.first++
+      this.dropped = true
     }
     while (this.holes.length > 0 && this.holes[0]!.to <= this.first) this.holes.shift()
     this.inits.prune(this.first)
     // Munros arrive in order, so the Map's first entries are the oldest; each goes once none of its chunks is held.
+    // (A backfill's munros come after newer ones: they go with them, held at most one window longer.)
     for (const munro of this.munros.values()) {
       if (munro.start + munro.count > this.first) break
       this.munros.delete(munro.start)

@@ -59,6 +59,8 @@ export interface LinkCounters {
   laggedChildren: number
   /** Offers from a child overtaken by a newer one while waiting for their turn (defect 9). */
   droppedOffers: number
+  /** Sessions with our parent opened again to fetch what a child asked for before our oldest chunk (see backfill). */
+  backfills: number
 }
 
 /** A shed signal is sent again after 100, 200, 400, 800 ms, then given up (the link's connect timeout takes over). */
@@ -79,7 +81,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private readonly signalRetries = new Set<ReturnType<typeof setTimeout>>()
   /** The tree ended: no more links, placements or reports. */
   private ended = false
-  private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0 }
+  private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0, backfills: 0 }
 
   constructor(private readonly options: TreePeerOptions) {
     super()
@@ -110,7 +112,8 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
       createLink: (id) => this.signalled(createLink(false, id), id),
       onClosed,
       onLagged: () => this.laggedAndDropped.laggedChildren++,
-      onOfferDropped: () => this.laggedAndDropped.droppedOffers++
+      onOfferDropped: () => this.laggedAndDropped.droppedOffers++,
+      backfill: (index) => this.backfill(index)
     })
     const s = options.signaling
     s.on('placement', this.onPlacement)
@@ -208,7 +211,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
    * position we saw, or everything the new parent holds, so nothing is lost.
    */
   private resumePoint(): ResumePoint {
-    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.endIndex, epoch: this.buffer.epoch }
+    if (!this.buffer.isEmpty) return { kind: 'index', index: this.buffer.backfillFrom ?? this.buffer.endIndex, epoch: this.buffer.epoch }
     // Children already wait for a position (we took a departed parent's slot before holding anything):
     // start there, or what they missed since their old parent left would be skipped for all of them.
     const awaited = this.children.awaited()
@@ -222,6 +225,21 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
     }
     // No session seen yet (epoch -1): ask for session 0 from the start; a sender on another session starts it afresh.
     return { kind: 'index', index: this.options.resumeHint?.() ?? 0, epoch: Math.max(0, this.buffer.epoch) }
+  }
+
+  /**
+   * A child asked for chunks from `index`, before the oldest we hold: we took
+   * its departed parent's slot while it was frozen, and we started later than
+   * where it stopped. Our parent may still have them (our buffer started late;
+   * the window did not drop them): a new session with it asks from there, and
+   * the chunks we already hold come again as repeats. The child's cursor waits
+   * meanwhile; what our parent cannot send becomes a gap for it.
+   */
+  private backfill(index: number): boolean {
+    if (!this.parentId || !this.buffer.requestBackfill(index)) return false
+    this.laggedAndDropped.backfills++
+    this.parent.restart()
+    return true
   }
 
   /**

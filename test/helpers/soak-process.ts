@@ -5,7 +5,7 @@
 // requests from the test over IPC, each reply carrying the request's id:
 // - both: sample (a MemorySample after a full GC);
 // - server: close;
-// - viewers: join (one more viewer), connected (resolves once every viewer's
+// - viewers: join (one more viewer; answers its peer id and parent), connected (resolves once every viewer's
 //   parent link is up), finish (waits until each has `written` messages, then
 //   destroys them all and reports their tallies, any event after destroy(),
 //   and which of them were not garbage-collected after it).
@@ -42,7 +42,7 @@ if (role === 'server') {
       for (const [suffix, part] of Object.entries(viewerParts(viewer))) watchAfterDestroy(part, `stayer${viewers.length}${suffix}`, late)
       viewers.push(viewer)
       tallies.push(tally)
-      return reply(request, {})
+      return reply(request, { peerId: viewer.placement!.peerId, parent: viewer.placement!.parent })
     }
     if (request.type === 'connected') {
       await allConnected(viewers)

@@ -108,7 +108,8 @@ export function viewerParts(viewer: object): Record<string, object> {
 /** A soak child process (soak-process.ts) answering requests over its IPC channel. */
 export interface SoakProcess {
   request<T = Record<string, unknown>>(message: { type: string; [field: string]: unknown }, timeoutMs?: number): Promise<T>
-  kill(): void
+  /** SIGKILL unless told otherwise (SIGSTOP / SIGCONT freeze and wake it). */
+  kill(signal?: NodeJS.Signals): void
 }
 
 /** Starts soak-process.ts with `args` and resolves with its first message (its readiness) and a way to ask it things. */
@@ -142,7 +143,7 @@ export async function forkSoakProcess(args: string[]): Promise<{ proc: SoakProce
           })
           child.send({ ...message, id })
         }),
-      kill: () => child.kill('SIGKILL')
+      kill: (signal: NodeJS.Signals = 'SIGKILL') => child.kill(signal)
     }
   }
 }

@@ -6,10 +6,12 @@
 import { describe, expect, it } from 'vitest'
 import { createSource, joinTree } from '../../src/index.js'
 import { useTreeFixture } from '../helpers/fixture.js'
+import { forkSoakProcess, soakMessage, tallyMessages, type MessageTally } from '../helpers/soak.js'
 import { spawnViewer } from '../helpers/processes.js'
 import { recordReports } from '../helpers/reports.js'
 import { startServer, waitFor } from '../helpers/signaling.js'
 import { allConnected, DEFAULTS, digest, makeMessages, record, sleep } from '../helpers/tree.js'
+import type { MunroViewer } from '../../src/index.js'
 
 const f = useTreeFixture()
 const FREEZE_MS = 8_000
@@ -73,5 +75,73 @@ describe('frozen peer', () => {
     expect(new Set(reports.map((r) => r.reason))).toEqual(new Set(['unresponsive']))
     console.log(`[frozen-peer] k=4, ${FREEZE_MS} ms SIGSTOP: ${reports.length} reports (all against the frozen peer), ` +
       `${viewers.length} in-process viewers lost 0 of ${messages.length} messages, frozen viewer lost ${messages.length - ids().length}`)
+  }, 120_000)
+
+  it('a parent and its child frozen together 4 s while their grandparent leaves (a newcomer takes its slot) lose nothing', async () => {
+    // Found in a soak: a heap snapshot froze the long-lived viewers' process for a few seconds; meanwhile the
+    // frozen parent's parent left and the newest deepest leaf, a newcomer holding only what came since it joined,
+    // took its slot. On waking, the frozen peer asked it for where it stopped, before the newcomer's first chunk.
+    const server = (f.server = await startServer())
+    const source = (f.source = await createSource({ signal: server.url, ...DEFAULTS, k1: 4 }))
+    const { proc: frozen } = await forkSoakProcess(['viewers', server.url, source.treeId])
+    f.cleanups.push(() => frozen.kill())
+    const viewers = f.viewers
+    const tallies: MessageTally[] = []
+    const join = async (): Promise<MunroViewer> => {
+      const v = await joinTree(source.treeId, { signal: server.url, ...DEFAULTS })
+      const { tally, onMessage } = tallyMessages()
+      v.on('message', onMessage)
+      viewers.push(v)
+      tallies.push(tally)
+      return v
+    }
+    // BFS: joins 1-4 under the source; join 5 (P, frozen process) under join 1 (X); joins 6-20 fill depth 2;
+    // join 21 (C, same process) and joins 22-24 are P's children.
+    for (let i = 1; i <= 4; i++) await join()
+    const x = viewers[0]!
+    const p = await frozen.request<{ peerId: string; parent: string }>({ type: 'join' })
+    expect(p.parent).toBe(x.placement!.peerId)
+    for (let i = 6; i <= 20; i++) await join()
+    const c = await frozen.request<{ peerId: string; parent: string }>({ type: 'join' })
+    expect(c.parent).toBe(p.peerId)
+    for (let i = 22; i <= 24; i++) expect((await join()).placement!.parent).toBe(p.peerId)
+    await allConnected(viewers)
+    await frozen.request({ type: 'connected' })
+
+    const total = 300 // 15 s at 20 a second
+    let written = 0
+    const writer = (async () => {
+      for (; written < total; written++) {
+        source.write(soakMessage(written))
+        await sleep(50)
+      }
+    })()
+    await sleep(4_000)
+    frozen.kill('SIGSTOP')
+    await sleep(800)
+    // The newest deepest leaf: the heir of the next interior peer to leave.
+    const newcomer = await join()
+    await sleep(700)
+    x.destroy()
+    viewers.splice(viewers.indexOf(x), 1)
+    tallies.splice(0, 1)
+    const heir = () => newcomer.placement?.depth === 1
+    await waitFor(heir, 5_000, 'the newcomer to take the leaver\'s slot')
+    await sleep(2_500)
+    frozen.kill('SIGCONT')
+    await writer
+    expect(written).toBe(total)
+    const { tallies: frozenTallies } = await frozen.request<{ tallies: MessageTally[] }>({ type: 'finish', written: total })
+    await waitFor(() => tallies.slice(0, -1).every((t) => t.received >= total), 30_000, 'every in-process viewer to have every message').catch(() => undefined)
+    const inProcess = tallies.slice(0, -1) // the newcomer started where it joined
+    const backfills = (newcomer as unknown as { peer: { counters: { backfills: number } } }).peer.counters.backfills
+    console.log(`[frozen-peer] parent+child frozen 4 s, grandparent left: newcomer backfilled ${backfills} time(s); frozen pair lost ${frozenTallies.map((t) => t.lost)}, ` +
+      `problems ${JSON.stringify(frozenTallies.map((t) => t.problems))}; in-process lost ${inProcess.reduce((n, t) => n + t.lost, 0)}`)
+    expect(frozenTallies.map((t) => ({ lost: t.lost, corrupted: t.corrupted, received: t.received }))).toEqual(
+      frozenTallies.map(() => ({ lost: 0, corrupted: 0, received: total }))
+    )
+    for (const t of inProcess) expect({ lost: t.lost, corrupted: t.corrupted, received: t.received }).toEqual({ lost: 0, corrupted: 0, received: total })
+    // The case this test is about happened: the woken peer asked the newcomer for what it never had.
+    expect(backfills).toBeGreaterThanOrEqual(1)
   }, 120_000)
 })

@@ -87,4 +87,37 @@ describe('StreamBuffer', () => {
     expect([b.epoch, b.isEmpty, b.byteSize, b.getMunro(500)]).toEqual([8, true, 0, undefined])
     expect(b.add(chunk(0))).toBe('added')
   })
+
+  it('takes a backfill below its oldest chunk, in order, while one was asked for; what the parent skipped is a hole', () => {
+    const b = buffer(10_000)
+    for (let i = 100; i < 110; i++) b.add(chunk(i))
+    expect(b.add(chunk(60))).toBe('stale') // below the oldest and nobody asked: refused
+    expect(b.requestBackfill(60)).toBe(true)
+    expect(b.requestBackfill(50)).toBe(false) // one at a time
+    expect(b.backfillFrom).toBe(60)
+    expect(b.resolve(60)).toEqual({ index: 100, behind: true }) // cursors there wait for it (ChildSession)
+    for (let i = 60; i < 70; i++) expect(b.add(chunk(i))).toBe('added')
+    expect(b.backfillFrom).toBeUndefined()
+    for (let i = 75; i < 100; i++) b.add(chunk(i)) // the parent's own hole
+    expect(b.add(chunk(100))).toBe('duplicate')
+    expect(b.add(chunk(110))).toBe('added')
+    expect([b.firstIndex, b.endIndex, b.chunkCount]).toEqual([60, 111, 10 + 25 + 11])
+    expect(b.resolve(62)).toEqual({ index: 62, behind: false })
+    expect(b.resolve(70)).toEqual({ index: 75, behind: false })
+    // The parent started later than asked: asking below where it started again is futile.
+    expect(b.requestBackfill(40)).toBe(true)
+    b.add(chunk(55))
+    b.add(chunk(60))
+    expect(b.firstIndex).toBe(55)
+    expect(b.requestBackfill(45)).toBe(false)
+  })
+
+  it('asks for no backfill once its window has dropped chunks (the parent dropped them too)', () => {
+    const b = buffer(1_000)
+    b.add(chunk(100))
+    clock = 2_000
+    b.add(chunk(101))
+    expect([b.trimmed, b.firstIndex]).toEqual([true, 101])
+    expect(b.requestBackfill(50)).toBe(false)
+  })
 })

@@ -362,3 +362,109 @@ describe('TreePeer: a child that reconnects in a loop', () => {
     expect(late?.ok && late.frame.type === FrameType.HANDSHAKE && late.frame.resume).toEqual({ kind: 'latest' })
   })
 })
+
+describe('TreePeer: a frozen child whose parent left while it slept', () => {
+  // The child froze at index 60 (a background tab, a heap snapshot); meanwhile its parent left and this peer,
+  // a newcomer holding only what came since it joined (from 100), took the parent's slot. Before: the child was
+  // served from 100, and it and its subtree skipped 60..99 although our parent still held them.
+  const chunkAt = (i: number) =>
+    ({ index: i, munroStart: i, messageStart: true, messageEnd: true, startPoint: false, frame: new Uint8Array([0xc0, i]), receivedAt: Date.now() }) as const
+  /** What our parent sends us, as the verify pipeline stores it: munro, then chunk. */
+  const arrive = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      peer.buffer.addMunro({ start: i, count: 1, timestamp: Date.now(), frame: new Uint8Array([0xa0, i]) })
+      peer.buffer.add(chunkAt(i))
+    }
+    peer.pumpChildren()
+  }
+  const chunksOn = (link: FakeLink) => link.sent.filter((f) => f[0] === 0xc0).map((f) => f[1])
+  const handshakeOn = (link: FakeLink) => {
+    const d = link.sent.map((f) => decodeFrame(f)).find((x) => x.ok && x.frame.type === FrameType.HANDSHAKE)
+    return d?.ok && d.frame.type === FrameType.HANDSHAKE ? d.frame.resume : undefined
+  }
+  function inherit(resumeAt: number): FakeLink {
+    start('G')
+    linkTo('G').open()
+    peer.buffer.reset(0)
+    arrive(100, 150)
+    peer.applyPlacement(placement(T, 'me', 'G', ['C'], 2))
+    offer('C')
+    const child = linkTo('C')
+    child.open()
+    child.receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: resumeAt, epoch: 0 } }))
+    return child
+  }
+
+  it('asks its own parent again from where the child stopped, and serves the child from there: nothing lost', () => {
+    const child = inherit(60)
+    expect(chunksOn(child)).toEqual([]) // it waits instead of skipping to 100
+    expect(links.made.filter((l) => l.remoteId === 'G')).toHaveLength(2)
+    expect(links.made[0]!.state).toBe('closed')
+    linkTo('G').open()
+    expect(handshakeOn(linkTo('G'))).toEqual({ kind: 'index', index: 60, epoch: 0 })
+    // Our parent sends from 60 on: 100..149 again (repeats, ignored), then what is new.
+    arrive(60, 160)
+    expect(chunksOn(child)).toEqual(Array.from({ length: 100 }, (_, k) => 60 + k))
+    expect(sig.reports).toEqual([])
+    expect(peer.counters.backfills).toBe(1)
+    // A later child asking for the same (already fetched) range is served at once, without another session.
+    vi.advanceTimersByTime(OFFER_INTERVAL_MS)
+    peer.applyPlacement(placement(T, 'me', 'G', ['C', 'D'], 3))
+    offer('D')
+    linkTo('D').open()
+    linkTo('D').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 70, epoch: 0 } }))
+    expect(chunksOn(linkTo('D'))).toEqual(Array.from({ length: 90 }, (_, k) => 70 + k))
+    expect(links.made.filter((l) => l.remoteId === 'G')).toHaveLength(2)
+  })
+
+  it('when our parent no longer has all of it, the child skips only what nobody had (a gap, never a silent skip)', () => {
+    const child = inherit(60)
+    linkTo('G').open()
+    arrive(80, 160) // our parent held from 80 only
+    expect(chunksOn(child)).toEqual(Array.from({ length: 80 }, (_, k) => 80 + k))
+    // A child asking below that again makes no new session: our parent already said it could not.
+    const sessions = links.made.filter((l) => l.remoteId === 'G').length
+    peer.applyPlacement(placement(T, 'me', 'G', ['C', 'D'], 3))
+    offer('D')
+    linkTo('D').open()
+    linkTo('D').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 50, epoch: 0 } }))
+    expect(chunksOn(linkTo('D'))[0]).toBe(80)
+    expect(links.made.filter((l) => l.remoteId === 'G')).toHaveLength(sessions)
+  })
+
+  it('holding nothing yet when the child handshakes after the hold, fetches from where it stopped once data comes', () => {
+    start('G', ['C'])
+    linkTo('G').open()
+    vi.advanceTimersByTime(HANDSHAKE_HOLD_MS + 100) // the frozen child did not handshake in time: we asked for the latest
+    expect(handshakeOn(linkTo('G'))).toEqual({ kind: 'latest' })
+    offer('C')
+    linkTo('C').open()
+    linkTo('C').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 60, epoch: 7 } }))
+    peer.buffer.reset(7)
+    arrive(100, 110) // the latest start point onwards
+    expect(chunksOn(linkTo('C'))).toEqual([])
+    linkTo('G').open()
+    expect(handshakeOn(linkTo('G'))).toEqual({ kind: 'index', index: 60, epoch: 7 })
+    arrive(60, 120)
+    expect(chunksOn(linkTo('C'))).toEqual(Array.from({ length: 60 }, (_, k) => 60 + k))
+  })
+
+  it('does not ask when the window already dropped what the child wants (our parent dropped it too)', () => {
+    start('G', ['C'])
+    linkTo('G').open()
+    peer.buffer.reset(0)
+    arrive(0, 10)
+    for (let t = 0; t < 16_000; t += 500) {
+      position++ // our parent keeps streaming (heartbeats) past the 15 s window
+      vi.advanceTimersByTime(500)
+    }
+    arrive(10, 20)
+    expect(peer.buffer.firstIndex).toBe(10)
+    offer('C')
+    linkTo('C').open()
+    linkTo('C').receive(encodeFrame({ type: FrameType.HANDSHAKE, treeKey, resume: { kind: 'index', index: 5, epoch: 0 } }))
+    expect(chunksOn(linkTo('C'))).toEqual(Array.from({ length: 10 }, (_, k) => 10 + k))
+    expect(links.made.filter((l) => l.remoteId === 'G')).toHaveLength(1)
+    expect(peer.counters.backfills).toBe(0)
+  })
+})
