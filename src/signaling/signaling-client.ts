@@ -102,6 +102,12 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly joining = new Set<string>()
   /** The newest placement per tree (by version): a push may overtake the ack it follows. */
   private readonly latest = new Map<string, Placement>()
+  /**
+   * Trees being rejoined after a reconnect: the server may have restarted and counts placement versions afresh, so
+   * the next placement is taken whatever its version. Until then `placementOf` keeps answering with the last one
+   * (link hints read during the rejoin are often built from it).
+   */
+  private readonly versionsRestart = new Set<string>()
   private readonly hints = new Map<string, LinkHintsProvider>()
   private readonly requestTimeoutMs: number
   private readonly connectTimeoutMs: number
@@ -202,6 +208,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     for (const cancel of [...this.connectWaits]) cancel()
     this.memberships.clear()
     this.latest.clear()
+    this.versionsRestart.clear()
     this.hints.clear()
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     if (this.ownsSocket) this.socket.disconnect()
@@ -262,7 +269,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private remember(placement: Placement): boolean {
     const known = this.latest.get(placement.treeId)
-    if (known && known.version >= placement.version) return false
+    if (known && known.version >= placement.version && !this.versionsRestart.has(placement.treeId)) return false
+    this.versionsRestart.delete(placement.treeId)
     this.latest.set(placement.treeId, placement)
     return true
   }
@@ -328,8 +336,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   }
 
   private async rejoin(treeId: string, membership: Membership, restarted: boolean): Promise<void> {
-    // The server may have restarted and counts placement versions afresh.
-    this.latest.delete(treeId)
+    this.versionsRestart.add(treeId)
     const give = Date.now() + this.rejoinRetryMs
     for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
       // Read on every try: links may have come up (or gone) while the server had us wait.
@@ -386,6 +393,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private forget(treeId: string): boolean {
     this.latest.delete(treeId)
+    this.versionsRestart.delete(treeId)
     this.hints.delete(treeId)
     return this.memberships.delete(treeId)
   }
