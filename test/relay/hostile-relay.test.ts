@@ -32,20 +32,25 @@ describe('hostile relay', () => {
     source = await startSource(server.url, { k: 2, k1: 2 })
     const treeId = source.treeId
     // BFS: v0 and the hostile peer under the source; the hostile peer's children are the 4th and 5th viewers.
-    viewers.push(await joinTree(treeId, { signal: server.url, ...FAST }))
-    hostile = await startHostilePeer(server.url, treeId, attack)
-    for (let i = 0; i < 10; i++) viewers.push(await joinTree(treeId, { signal: server.url, ...FAST }))
-    const logs = viewers.map(record)
-    await allConnected(viewers)
-
-    const victims = viewers.filter((v) => v.placement!.parent === hostile!.peerId)
-    expect(victims.length).toBe(2)
+    // The source's heartbeats flow before the first write, so a tampering relay can be caught (and its child moved,
+    // its slot given to a later join) while the others still join: watch every viewer from its join, and count as
+    // victims all that were placed under it.
     const rejections: RejectedChunk[] = []
     const stalls: string[] = []
-    for (const v of victims) {
+    const victims: MunroViewer[] = []
+    const join = async () => {
+      const v = await joinTree(treeId, { signal: server.url, ...FAST })
       v.on('chunk-rejected', (r) => rejections.push(r))
       v.on('stall', (id) => stalls.push(id))
+      if (hostile && v.placement!.parent === hostile.peerId) victims.push(v)
+      viewers.push(v)
     }
+    await join()
+    hostile = await startHostilePeer(server.url, treeId, attack)
+    for (let i = 0; i < 10; i++) await join()
+    const logs = viewers.map(record)
+    await allConnected(viewers)
+    expect(victims.length).toBeGreaterThanOrEqual(2)
 
     const messages = makeMessages(100)
     for (const m of messages) {
