@@ -122,6 +122,11 @@ export class MunroViewer extends EventEmitter<ViewerEvents> {
     this.peer.on('children-changed', (ids) => this.emit('children-changed', ids))
     this.peer.on('parent-failed', (id, failure) => {
       if (failure.kind === 'stall') this.emit('stall', id)
+      // Verification failures reach the app through the pipeline (onRejected); a frame that does not even decode never
+      // gets there, but is the same evidence against the parent, reported the same way.
+      if (failure.kind === 'invalid' && failure.undecodable !== undefined) {
+        this.emit('chunk-rejected', { code: failure.code, message: failure.undecodable, parentId: id, reported: true })
+      }
     })
     // A failed rejoin after a signaling reconnect, for example.
     signaling.on('error', (err) => this.emit('error', err))

@@ -23,8 +23,8 @@ import type { Link } from './link.js'
 export type ParentFailure =
   /** No progress past the stall time. */
   | { kind: 'stall' }
-  /** Sent something that failed decoding or verification. */
-  | { kind: 'invalid'; code: string }
+  /** Sent something that failed verification, or (with `undecodable`: the decoder's reason) a frame that does not decode. */
+  | { kind: 'invalid'; code: string; undecodable?: string }
   /** The connection closed, or did not open within the link's connect timeout. */
   | { kind: 'closed'; code: string | undefined }
 
@@ -137,7 +137,7 @@ export class ParentSession {
   private readonly onFrame = (bytes: Uint8Array): void => {
     this.lastHeard = Date.now()
     const decoded = decodeFrame(bytes)
-    if (!decoded.ok) return this.fail({ kind: 'invalid', code: decoded.code })
+    if (!decoded.ok) return this.fail({ kind: 'invalid', code: decoded.code, undecodable: decoded.message })
     const frame = decoded.frame
     if (frame.type === FrameType.MUNRO || frame.type === FrameType.CHUNK || frame.type === FrameType.INIT) this.options.onData(frame, bytes)
     // HANDSHAKE, HAVE and KEEPALIVE need no action: they only show the parent is there.

@@ -86,9 +86,11 @@ export async function startHostilePeer(url: string, treeId: string, attack: Atta
       foreign.write(frame.payload.slice())
       return
     }
-    if (attack === 'flip-bits') {
+    // An empty heartbeat chunk of span 1 has no proof and no payload to flip: flipping its header makes a frame that
+    // does not decode, a different attack (its own unit test), so flip-bits tampers only with chunks that carry data.
+    if (attack === 'flip-bits' && frame.payload.length > 0) {
       const tampered = bytes.slice()
-      tampered[tampered.length - 1 - (frame.index % Math.max(1, frame.payload.length))]! ^= 0x40
+      tampered[tampered.length - 1 - (frame.index % frame.payload.length)]! ^= 0x40
       return storeChunk(frame, tampered)
     }
     storeChunk(frame, bytes)

@@ -51,6 +51,21 @@ afterEach(() => {
 })
 
 describe('TreePeer: blaming a parent', () => {
+  it('reports a parent that sends a frame that does not decode as invalid-data, naming the decoder\'s reason', async () => {
+    start('P')
+    const failures: unknown[] = []
+    peer.on('parent-failed', (id, failure) => failures.push({ id, failure }))
+    const link = linkTo('P')
+    link.open()
+    // An empty chunk whose length field claims 64 bytes: what flipping the last bit of a heartbeat makes.
+    const frame = encodeFrame({ type: FrameType.CHUNK, index: 0, munroStart: 0, span: 1, flags: 3, proof: new Uint8Array(0), payload: new Uint8Array(0) })
+    frame[frame.length - 1]! ^= 0x40
+    link.receive(frame)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(failures).toEqual([{ id: 'P', failure: { kind: 'invalid', code: 'ERR_BAD_FRAME', undecodable: 'chunk: truncated payload' } }])
+    expect(sig.reports).toEqual([{ parentId: 'P', reason: 'invalid-data' }])
+  })
+
   it('reports a parent that goes silent after stallMs, as unresponsive (never invalid-data)', () => {
     start('P')
     linkTo('P').open()
