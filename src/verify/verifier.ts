@@ -354,7 +354,7 @@ export class ChunkVerifier {
     if (position >= munro.count) return reject(ErrorCode.BAD_PROOF, 'chunk position past its munro chunk count')
     const started = this.leaves.get(frame)
     // Used once: a stored frame must not keep its leaf hash alive with it.
-    if (started) this.leaves.delete(frame)
+    this.leaves.delete(frame)
     const leaf = await (started ?? leafHashAsync(frame.index, frame.flags, frame.payload))
     // The tree check is synchronous, so concurrent chunks of one munro cannot interleave in it.
     return tree.verify(position, leaf, frame.proof) ? OK : reject(ErrorCode.BAD_PROOF, 'chunk proof does not lead to the signed root')
