@@ -39,6 +39,8 @@ export interface HostilePeer {
 export interface HostilePeerOptions {
   /** Stall time of the hostile peer's own parent link. Default: long, so it never moves itself. */
   stallMs?: number
+  /** The first child link drops every signal it gets, as if the child's offer were lost: that child connects only after its connect timeout. */
+  loseFirstOffer?: boolean
 }
 
 export async function startHostilePeer(url: string, treeId: string, attack: Attack, options: HostilePeerOptions = {}): Promise<HostilePeer> {
@@ -66,6 +68,7 @@ export async function startHostilePeer(url: string, treeId: string, attack: Atta
     for (const c of signed.chunks) storeChunk(c.frame, c.bytes)
   })
   let firstMunro: MunroFrame | undefined
+  let offersToLose = options.loseFirstOffer ? 1 : 0
 
   const onParentData = (frame: MunroFrame | ChunkFrame | InitFrame, bytes: Uint8Array) => {
     if (attack === 'withhold') return // keepalives still flow: the link looks healthy
@@ -105,6 +108,10 @@ export async function startHostilePeer(url: string, treeId: string, attack: Atta
       } catch {
         // The child left.
       }
+    }
+    if (offersToLose > 0) {
+      offersToLose--
+      link.signal = () => {}
     }
     let openedAt = Infinity
     let oldestChunk: Uint8Array | undefined
