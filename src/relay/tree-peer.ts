@@ -81,7 +81,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private readonly signalRetries = new Set<ReturnType<typeof setTimeout>>()
   /** The tree ended: no more links, placements or reports. */
   private ended = false
-  private readonly laggedAndDropped = { laggedChildren: 0, droppedOffers: 0, backfills: 0 }
+  private readonly eventCounts = { laggedChildren: 0, droppedOffers: 0, backfills: 0 }
 
   constructor(private readonly options: TreePeerOptions) {
     super()
@@ -111,8 +111,8 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
       keepaliveMs: options.keepaliveMs,
       createLink: (id) => this.signalled(createLink(false, id), id),
       onClosed,
-      onLagged: () => this.laggedAndDropped.laggedChildren++,
-      onOfferDropped: () => this.laggedAndDropped.droppedOffers++,
+      onLagged: () => this.eventCounts.laggedChildren++,
+      onOfferDropped: () => this.eventCounts.droppedOffers++,
       backfill: (index) => this.backfill(index)
     })
     const s = options.signaling
@@ -136,7 +136,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   }
 
   get counters(): LinkCounters {
-    return { reconnects: this.parent.reconnects, ...this.laggedAndDropped }
+    return { reconnects: this.parent.reconnects, ...this.eventCounts }
   }
 
   /** Bytes in and out over every link this peer has had. */
@@ -237,7 +237,7 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
    */
   private backfill(index: number): boolean {
     if (!this.parentId || !this.buffer.requestBackfill(index)) return false
-    this.laggedAndDropped.backfills++
+    this.eventCounts.backfills++
     this.parent.restart()
     return true
   }
@@ -306,7 +306,13 @@ export class TreePeer extends EventEmitter<TreePeerEvents> {
   private readonly onPlacement = (placement: Placement): void => this.applyPlacement(placement)
 
   private readonly onResumed = (treeId: string, result: { placement: Placement }): void => {
-    if (treeId === this.options.treeId) this.applyPlacement(result.placement, true)
+    if (treeId !== this.options.treeId) return
+    const before = this.parentId
+    this.applyPlacement(result.placement, true)
+    // While signaling was away (or the server had detached us) the server refused our offers, so a link to the
+    // same parent that is still connecting waits for an answer that cannot come, until connectTimeoutMs, while
+    // the window moves on. Start it over now. A new parent got a new link from applyPlacement already.
+    if (before !== null && this.parentId === before && !this.parent.isOpen) this.parent.restart()
   }
 
   private readonly onTreeEnded = (ended: TreeEnded): void => {

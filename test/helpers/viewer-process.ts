@@ -3,9 +3,9 @@
 // argv: signaling URL, tree id, and optionally "defaults" (the SDK's own
 // timings instead of the fast test ones). MUNRO_CLOCK_OFFSET_MS skews this
 // process's wall clock (Date.now), as on a machine whose clock is off. Prints one JSON line per event on
-// stdout: joined, children, parent-changed, gap, messages (every 50), message (each id: the first
-// four bytes of the payload, as test/helpers/tree.ts's makeMessages writes
-// them), stall, tree-ended.
+// stdout: joined, children, parent-changed, parent-connected, gap, messages (every 50), message (each id: the
+// first four bytes of the payload, as test/helpers/tree.ts's makeMessages writes them), stall, tree-ended,
+// signaling-lost, signaling-restored, error.
 import { joinTree } from '../../src/index.js'
 import { DEFAULTS, FAST } from './tree.js'
 
@@ -24,6 +24,10 @@ viewer.on('stall', (parentId) => say({ event: 'stall', parentId }))
 viewer.on('parent-changed', (parentId) => say({ event: 'parent-changed', parentId }))
 viewer.on('gap', (gap) => say({ event: 'gap', ...gap }))
 viewer.on('tree-ended', (ended) => say({ event: 'tree-ended', reason: ended.reason }))
+viewer.on('parent-connected', (parentId) => say({ event: 'parent-connected', parentId }))
+viewer.on('signaling-lost', () => say({ event: 'signaling-lost' }))
+viewer.on('signaling-restored', () => say({ event: 'signaling-restored' }))
+viewer.on('error', (err) => say({ event: 'error', message: err.message, code: (err as { code?: string }).code }))
 let count = 0
 viewer.on('message', (m) => {
   count++

@@ -263,6 +263,28 @@ describe('TreePeer: signaling outage', () => {
     expect(sig.hints!()).toEqual({ parentId: 'P', childIds: ['C1', 'C2'] })
   })
 
+  it('after a rejoin that names the same parent, connects to it again at once if its link is not open', () => {
+    // Found with a viewer frozen past the server's ping timeout: its link to its parent closed, and the retry's
+    // offer went out while signaling was away (or while the server had detached it), so it was refused. The rejoin
+    // named the same parent, and the link waited out connectTimeoutMs (10 s) for an answer that could not come,
+    // while the window moved on: the viewer lost what it would otherwise have fetched.
+    start('P')
+    linkTo('P').open()
+    sig.connected = false
+    sig.emit('disconnect', 'transport close')
+    linkTo('P').close()
+    vi.advanceTimersByTime(300) // the retry
+    expect(links.made.length).toBe(2)
+    linkTo('P').emit('signal', { type: 'offer', sdp: 'lost' } as never)
+    expect(sig.signalsSent).toEqual([])
+
+    sig.connected = true
+    sig.emit('resumed', T, { placement: placement(T, 'me', 'P', [], 2) } as never)
+    expect(links.made.length).toBe(3)
+    expect(links.made[1]!.state).toBe('closed')
+    expect(linkTo('P').state).toBe('connecting')
+  })
+
   it('reports nothing while signaling is away, and carries on when a report fails', () => {
     start('P')
     sig.connected = false
