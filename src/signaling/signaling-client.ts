@@ -30,6 +30,15 @@ import { treeIdFromPublicKey } from '../crypto/keys.js'
 
 export type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 
+/** Refusals of a rejoin that mean "retry shortly": the rejoin tries again (with backoff, up to rejoinRetryMs). */
+const RETRY_REJOIN: ReadonlySet<string> = new Set([
+  SignalingErrorCode.PARENT_PENDING,
+  SignalingErrorCode.NO_SLOT,
+  SignalingErrorCode.OVERLOADED,
+  SignalingErrorCode.UNAVAILABLE,
+  SignalingErrorCode.RATE_LIMITED
+])
+
 export interface SourceKey {
   publicKey: Uint8Array
   secretKey: Uint8Array
@@ -360,8 +369,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       } catch (err) {
         if (this.destroyed || !this.memberships.has(treeId) || !this.socket.connected) return
         const e = err as SignalingClientError
-        // After a restart the source (or this peer's parent) may simply not be back yet: keep trying for a while (the data plane still flows).
-        const pending = (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted) || e.code === SignalingErrorCode.PARENT_PENDING
+        // After a restart the source (or this peer's parent) may simply not be back yet, and a busy server says
+        // "retry shortly": keep trying for a while (the data plane still flows). Giving up here would leave the
+        // peer out of its tree for good: every later signal of it refused, its links never replaced.
+        const pending = (e.code === SignalingErrorCode.TREE_NOT_FOUND && restarted) || RETRY_REJOIN.has(e.code)
         if (pending && Date.now() < give) {
           // The last wait ends at the deadline, for one final try there.
           await new Promise((r) => setTimeout(r, Math.min(delay, give - Date.now())))
