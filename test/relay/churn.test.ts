@@ -73,7 +73,16 @@ describe('churn', () => {
     }
     await writing
 
-    await waitFor(() => logs.every((l) => l.length >= expected.length), 45_000, 'every surviving viewer to have every message')
+    await waitFor(() => logs.every((l) => l.length >= expected.length), 45_000, 'every surviving viewer to have every message').catch((err: Error) => {
+      const gone = new Set([...killed, frozen].map((p) => p.placement.peerId))
+      const short = viewers.flatMap((v, i) => {
+        if (logs[i]!.length >= expected.length) return []
+        const s = v.stats()
+        const parent = s.parent === null ? 'none' : gone.has(s.parent) ? 'gone' : tree.has(s.parent) ? 'present' : 'unknown'
+        return [`${logs[i]!.length}/${expected.length} (parent ${parent}, depth ${s.depth}, reconnects ${s.reconnects}, buffer ${s.buffer.firstIndex}-${s.buffer.endIndex})`]
+      })
+      throw new Error(`${err.message}: short ${short.join('; ')}`)
+    })
     for (const log of logs) expect(log).toEqual(expected)
     for (const v of viewers) expect(v.stats().chunksRejected).toBe(0)
     // Each crash orphaned at least one in-process child (or promoted a leaf): they really moved.
@@ -85,5 +94,5 @@ describe('churn', () => {
     tree.check()
     for (const v of viewers) expect(tree.has(v.placement!.peerId)).toBe(true)
     expect(tree.size).toBe(1 + viewers.length + processes.length - gone.length)
-  })
+  }, 90_000)
 })
