@@ -121,12 +121,19 @@ test.describe.serial('live video through the tree', () => {
     }
     const pages = viewers.filter((_, i) => stats[i]?.peerId && descendants.has(stats[i]!.peerId!))
     expect(pages.length).toBeGreaterThanOrEqual(1)
-    // Each descendant records the longest time its picture stood still from now on.
+    // Each descendant records the longest time its picture stood still from now on, and what its viewer and player
+    // went through (to tell, if it froze too long, which recovery path it took).
     for (const page of pages) {
       await page.evaluate(() => {
         const v = document.getElementById('video') as HTMLVideoElement
-        const w = globalThis as unknown as { __freeze: { longest: number; last: number; lastTime: number } }
-        w.__freeze = { longest: 0, last: performance.now(), lastTime: v.currentTime }
+        const w = globalThis as unknown as {
+          __freeze: { longest: number; last: number; lastTime: number; events: string[]; t0: number }
+          __demo: { viewer: { on(event: string, fn: (arg: unknown) => void): void }; player: { on(event: string, fn: (arg: unknown) => void): void } }
+        }
+        w.__freeze = { longest: 0, last: performance.now(), lastTime: v.currentTime, events: [], t0: performance.now() }
+        const note = (what: string) => (arg: unknown) => w.__freeze.events.push(`${Math.round(performance.now() - w.__freeze.t0)} ${what}${typeof arg === 'string' ? ` ${arg.slice(0, 6)}` : (arg as { code?: string } | undefined)?.code ? ` ${(arg as { code: string }).code}` : ''}`)
+        for (const event of ['parent-changed', 'parent-connected', 'stall', 'gap', 'signaling-lost', 'signaling-restored']) w.__demo.viewer.on(event, note(event))
+        for (const event of ['waiting', 'playing', 'error']) w.__demo.player.on(event, note(`player ${event}`))
         setInterval(() => {
           const now = performance.now()
           if (v.currentTime !== w.__freeze.lastTime) Object.assign(w.__freeze, { last: now, lastTime: v.currentTime })
@@ -135,11 +142,12 @@ test.describe.serial('live video through the tree', () => {
       })
     }
     const urls = await Promise.all(pages.map((p) => p.evaluate(() => location.href)))
+    await Promise.all(pages.map((p) => p.evaluate(() => ((globalThis as unknown as { __freeze: { t0: number } }).__freeze.t0 = performance.now()))))
     await viewers[interior]!.context().close()
     await new Promise((r) => setTimeout(r, 8000))
     for (const [i, page] of pages.entries()) {
-      const longest = await page.evaluate(() => (globalThis as unknown as { __freeze: { longest: number } }).__freeze.longest)
-      console.log(`descendant ${i}: longest freeze ${Math.round(longest)} ms`)
+      const { longest, events } = await page.evaluate(() => (globalThis as unknown as { __freeze: { longest: number; events: string[] } }).__freeze)
+      console.log(`descendant ${i}: longest freeze ${Math.round(longest)} ms (events, ms after the tab closed: ${events.join(', ') || 'none'})`)
       expect(longest).toBeLessThanOrEqual(2000)
       expect(await page.evaluate(() => location.href)).toBe(urls[i])
       const after = await peer(page)
