@@ -35,6 +35,10 @@ export function spawnViewer(url: string, treeId: string, timings: 'fast' | 'defa
         }
       }
     })
-    child.once('exit', (code) => reject(new Error(`viewer process exited with ${code}`)))
+    child.once('exit', (code, signal) => {
+      // After the join, a test reads this as an event: a viewer process that died (a native crash gives no output) says so.
+      events.push({ event: 'exit', code, signal })
+      reject(new Error(`viewer process exited with ${code ?? signal}`))
+    })
   })
 }

@@ -34,6 +34,14 @@ viewer.on('message', (m) => {
   if (m.data.byteLength >= 4) say({ event: 'message', id: new DataView(m.data.buffer, m.data.byteOffset).getUint32(0) })
   if (count % 50 === 0) say({ event: 'messages', count })
 })
+// SIGUSR2: a frozen tab as browsers freeze one: JavaScript stops for MUNRO_FREEZE_MS (no timers, no events, no
+// pongs to the signaling server) while the network stack underneath goes on. (SIGSTOP stops the native WebRTC
+// threads too; @roamhq/wrtc sometimes dies with SIGSEGV when such a process resumes after its peers closed their links.)
+process.on('SIGUSR2', () => {
+  say({ event: 'freezing' })
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.MUNRO_FREEZE_MS ?? 8_000))
+  say({ event: 'woke' })
+})
 process.on('SIGTERM', () => {
   viewer.destroy()
   process.exit(0)
