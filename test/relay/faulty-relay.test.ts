@@ -53,7 +53,12 @@ describe('faulty relay (k = 4, default timings)', () => {
     // Each child reports it; after three invalid-data reports (the server's default) the server evicts it, moving the rest.
     expect(new Set(against.map((r) => r.reporter)).size).toBeGreaterThanOrEqual(reason === 'invalid-data' ? 3 : victims.length)
     expect(new Set(against.map((r) => r.reason))).toEqual(new Set([reason]))
-    expect(reports.filter((r) => r.accused !== hostile.peerId)).toEqual([])
+    const role = (id: string) => {
+      const i = f.viewers.findIndex((v) => v.placement?.peerId === id)
+      if (i < 0) return id === source.stats().peerId ? 'the source' : 'unknown'
+      return `${victims.includes(f.viewers[i]!) ? 'victim' : 'viewer'} ${i} (now depth ${f.viewers[i]!.placement!.depth})`
+    }
+    expect(reports.filter((r) => r.accused !== hostile.peerId).map((r) => `${role(r.reporter)} reported ${role(r.accused)}`)).toEqual([])
     console.log(`[faulty-relay] ${attack}: ${f.viewers.length} honest viewers lost 0 of ${messages.length} messages; ` +
       `${against.length} reports against the relay (${reason}), 0 against anyone else`)
   }, 90_000)

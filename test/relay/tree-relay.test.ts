@@ -15,6 +15,8 @@ afterEach(async () => {
   await server?.close()
 })
 
+const digestOf = (data: Uint8Array | undefined): string | undefined => (data ? digest(data) : undefined)
+
 describe('tree data plane (Node peers over real WebRTC)', () => {
   it('delivers every message bit-exact and in order to 30 viewers (k=2, k1=3)', async () => {
     server = await startServer()
@@ -23,7 +25,15 @@ describe('tree data plane (Node peers over real WebRTC)', () => {
     const logs = viewers.map(record)
     const deepest = viewers.at(-1)!
     const indexes: number[] = []
-    deepest.on('message', (m) => indexes.push(m.index))
+    // Random access (get(index)) is checked as each of these messages arrives: on a loaded machine the last one can
+    // arrive after the first has left the 15 s window, and then get() rightly has nothing.
+    const gotBack = new Map<number, string | undefined>()
+    deepest.on('message', (m) => {
+      indexes.push(m.index)
+      const i = indexes.length - 1
+      if (i === 0 || i === 5 || i === 119) gotBack.set(i, digestOf(deepest.get(m.index)?.data))
+      if (i === 4) gotBack.set(-1, digestOf(deepest.get(m.index + 1)?.data))
+    })
     await allConnected(viewers)
     expect(Math.max(...viewers.map((v) => v.stats().depth!))).toBeGreaterThanOrEqual(4)
 
@@ -36,9 +46,8 @@ describe('tree data plane (Node peers over real WebRTC)', () => {
     await waitFor(() => logs.every((l) => l.length >= expected.length), 30_000, 'all messages everywhere')
     for (const log of logs) expect(log).toEqual(expected)
     for (const v of viewers) expect(v.stats().chunksRejected).toBe(0)
-    // Random access to what a peer still holds: munro's get(index).
-    for (const i of [0, 5, 119]) expect(digest(deepest.get(indexes[i]!)!.data)).toBe(expected[i])
-    expect(deepest.get(indexes[4]! + 1)).toBeUndefined() // not the start of a message
+    // Random access to what a peer holds: munro's get(index); the chunk after message 4's first is not a message start.
+    expect(Object.fromEntries(gotBack)).toEqual({ 0: expected[0], 5: expected[5], 119: expected[119], [-1]: undefined })
   })
 
   it('stops every viewer quietly when the source ends the tree', async () => {
